@@ -1,0 +1,200 @@
+"""Evidence: passages, criterion tags and facts derived from stored pages.
+
+Evidence is cached per (page content hash, rules key). The rules key combines the extractor
+rules version with the tool's content selectors, so changing either rebuilds evidence from the
+stored pages (never by re-crawling), and any two crawls read with the same key are comparable.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from extractors.model import Passage
+from extractors.version import rules_version
+from knowledge.errors import UsageError
+from knowledge.store import Store, utcnow
+
+_WS = re.compile(r"\s+")
+
+
+def normalise_text(text: str) -> str:
+    return _WS.sub(" ", text).strip()
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha1(normalise_text(text).lower().encode()).hexdigest()[:16]
+
+
+@dataclass
+class Evidence:
+    """One (passage, criterion) pair, with its citation and provenance."""
+
+    tool: str
+    criterion: str
+    url: str            # absolute page URL, no fragment
+    path: str           # page path, stable across mirrors
+    anchor: str
+    heading_path: list[str]
+    text: str
+    text_hash: str
+    score: float
+    terms: list[str]
+    run_id: int
+    fetched_at: str
+    position: int
+    passage_id: int
+    facts: list[dict] = field(default_factory=list)
+
+    @property
+    def citation(self) -> str:
+        return f"{self.url}#{self.anchor}" if self.anchor else self.url
+
+    def to_dict(self) -> dict:
+        d = dict(self.__dict__)
+        d["url"] = self.citation
+        d["page_url"] = self.url
+        d["run"] = d.pop("run_id")
+        d["run_id"] = d["run"]
+        return d
+
+
+# --------------------------------------------------------------------------- rules per run
+def _run_source(store: Store, run_id: int) -> tuple[str, dict]:
+    run = store.get_run(run_id)
+    if run is None:
+        raise UsageError(f"There is no crawl run {run_id} in {store.path}.", "See `collector runs` for run ids.")
+    settings = json.loads(run["settings"] or "{}")
+    source = settings.get("source") or {}
+    if not source:
+        from knowledge.sources import load_sources
+
+        builtin = load_sources()
+        if run["tool"] in builtin:
+            source = builtin[run["tool"]].to_dict()
+    return run["tool"], source
+
+
+def rules_key(source: dict) -> str:
+    """Extractor rules version + the content selectors used for this tool."""
+    sel = json.dumps([source.get("content", []), source.get("drop", [])], sort_keys=True)
+    return f"{rules_version()}-{hashlib.sha1(sel.encode()).hexdigest()[:6]}"
+
+
+# --------------------------------------------------------------------------- building
+def extract_html(html: bytes | str, url: str, source: dict | None = None):
+    """Pure: one page -> [(Passage, tags, facts)]. Used by the store and by `extract --page`."""
+    from extractors.passages import extract_passages
+    from extractors.tagger import get_tagger
+
+    source = source or {}
+    passages = extract_passages(html, url, content=source.get("content", ()), drop=source.get("drop", ()))
+    tagged = get_tagger().tag_many([(p.text, p.heading_path) for p in passages])
+    return [(p, tags, facts) for p, (tags, facts) in zip(passages, tagged)]
+
+
+def build_evidence(store: Store, run_ids: Iterable[int], *, force: bool = False,
+                   progress: Callable[[int, int], None] | None = None) -> dict:
+    """Make sure every page of these runs has evidence under the current rules.
+
+    Pages already extracted under the same rules key are skipped (unless `force`). Each page is
+    written in its own transaction, so an interrupted build leaves only whole pages behind.
+    """
+    todo: dict[tuple[str, str], tuple[str, dict]] = {}   # (sha, key) -> (url, source)
+    for run_id in run_ids:
+        _tool, source = _run_source(store, run_id)
+        key = rules_key(source)
+        for row in store.run_snapshot(run_id):
+            todo.setdefault((row["sha256"], key), (row["url"], source))
+    done = {(r[0], r[1]) for r in store.conn.execute("SELECT page_sha256, rules_version FROM extractions")}
+    stats = {"pages": len(todo), "cached": 0, "extracted": 0, "errors": 0, "passages": 0}
+    for i, ((sha, key), (url, source)) in enumerate(todo.items(), 1):
+        if (sha, key) in done and not force:
+            stats["cached"] += 1
+        else:
+            n, error = _extract_one(store, sha, key, url, source)
+            stats["extracted"] += 1
+            stats["passages"] += n
+            stats["errors"] += bool(error)
+        if progress:
+            progress(i, len(todo))
+    return stats
+
+
+def _extract_one(store: Store, sha: str, key: str, url: str, source: dict) -> tuple[int, str | None]:
+    body = store.get_blob(sha)
+    error = None
+    try:
+        results = extract_html(body or b"", url, source)
+    except Exception as exc:  # a malformed page must not stop the build: record it and go on
+        results, error = [], f"{type(exc).__name__}: {exc}"
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM passages WHERE page_sha256 = ? AND rules_version = ?", (sha, key))
+        for passage, tags, facts in results:
+            cur = conn.execute(
+                "INSERT INTO passages (page_sha256, rules_version, position, anchor, heading_path, text, "
+                "text_hash, has_code, has_table) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sha, key, passage.position, passage.anchor, json.dumps(list(passage.heading_path)),
+                 passage.text, text_hash(passage.text), int(passage.has_code), int(passage.has_table)))
+            pid = cur.lastrowid
+            conn.executemany("INSERT OR REPLACE INTO tags VALUES (?, ?, ?, ?)",
+                             [(pid, t.criterion, t.score, json.dumps(list(t.terms))) for t in tags])
+            conn.executemany("INSERT INTO facts VALUES (?, ?, ?, ?, ?)",
+                             [(pid, f.category, f.value, f.criterion, f.term) for f in facts])
+        conn.execute("INSERT OR REPLACE INTO extractions VALUES (?, ?, ?, ?, ?)",
+                     (sha, key, utcnow(), len(results), error))
+    return len(results), error
+
+
+# --------------------------------------------------------------------------- reading
+def run_evidence(store: Store, run_id: int, *, criterion: str | None = None,
+                 build: bool = True) -> list[Evidence]:
+    """Every (passage, criterion) of a run under the current rules, in page order."""
+    tool, source = _run_source(store, run_id)
+    key = rules_key(source)
+    if build:
+        build_evidence(store, [run_id])
+    sql = (
+        "SELECT f.url, f.path, f.fetched_at, p.id AS pid, p.position, p.anchor, p.heading_path, p.text, "
+        "p.text_hash, t.criterion, t.score, t.terms FROM fetches f "
+        "JOIN passages p ON p.page_sha256 = f.sha256 AND p.rules_version = ? "
+        "JOIN tags t ON t.passage_id = p.id WHERE f.run_id = ?"
+    )
+    args: list = [key, run_id]
+    if criterion:
+        sql += " AND t.criterion = ?"
+        args.append(criterion)
+    sql += " ORDER BY f.path, p.position, t.criterion"
+    rows = store.conn.execute(sql, args).fetchall()
+    facts: dict[int, list[dict]] = {}
+    pids = sorted({r["pid"] for r in rows})
+    for chunk in range(0, len(pids), 500):
+        part = pids[chunk:chunk + 500]
+        for f in store.conn.execute(
+                f"SELECT * FROM facts WHERE passage_id IN ({','.join('?' * len(part))})", part):
+            facts.setdefault(f["passage_id"], []).append(
+                {"category": f["category"], "value": f["value"], "criterion": f["criterion"], "term": f["term"]})
+    return [
+        Evidence(tool=tool, criterion=r["criterion"], url=r["url"], path=r["path"], anchor=r["anchor"],
+                 heading_path=json.loads(r["heading_path"]), text=r["text"], text_hash=r["text_hash"],
+                 score=r["score"], terms=json.loads(r["terms"]), run_id=run_id, fetched_at=r["fetched_at"],
+                 position=r["position"], passage_id=r["pid"],
+                 facts=[f for f in facts.get(r["pid"], []) if f["criterion"] == r["criterion"]])
+        for r in rows
+    ]
+
+
+def run_facts(store: Store, run_id: int) -> dict[str, dict[str, set[str]]]:
+    """{criterion: {category: {values}}} for a run: the structured facts a scientist compares."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for ev in run_evidence(store, run_id):
+        for f in ev.facts:
+            out.setdefault(f["criterion"], {}).setdefault(f["category"], set()).add(f["value"])
+    return out
+
+
+def passage_from_row(row) -> Passage:
+    return Passage(url=row["url"], anchor=row["anchor"], heading_path=tuple(json.loads(row["heading_path"])),
+                   text=row["text"], position=row["position"])
