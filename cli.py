@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated, Callable, Optional
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -41,6 +44,8 @@ def _errors_to_exit_codes(func: Callable) -> Callable:
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise  # the command chose its exit code itself
         except CollectorError as exc:
             err.print(f"[bold red]Error:[/] {safe(exc.message)}", markup=True, highlight=False)
             if exc.hint:
@@ -49,6 +54,21 @@ def _errors_to_exit_codes(func: Callable) -> Callable:
         except KeyboardInterrupt:
             err.print("Interrupted. Everything finished so far is saved.")
             raise typer.Exit(code=130) from None
+        except sqlite3.DatabaseError as exc:
+            err.print(f"Error: the knowledge store failed: {exc}.", markup=False)
+            err.print("If the file is damaged, move it aside and crawl again (or pass --db PATH to another "
+                      "store).", markup=False)
+            raise typer.Exit(code=1) from None
+        except OSError as exc:
+            err.print(f"Error: {safe(exc)}", markup=False)
+            raise typer.Exit(code=1) from None
+        except Exception as exc:  # a bug: say so plainly; COLLECTOR_DEBUG=1 shows the traceback
+            if os.environ.get("COLLECTOR_DEBUG"):
+                raise
+            err.print(f"Internal error: {type(exc).__name__}: {safe(exc)}", markup=False)
+            err.print("This is a bug in collector. Re-run with COLLECTOR_DEBUG=1 for details and report it.",
+                      markup=False)
+            raise typer.Exit(code=1) from None
 
     return wrapper
 
@@ -109,6 +129,139 @@ def criteria_cmd(json_out: JsonOpt = False) -> None:
         return print_json(data)
     print_table("Comparison checklist", ["id", "criterion", "question", "sub-factors"],
                 [[d["id"], d["title"], d["question"], ", ".join(d["sub_factors"])] for d in data])
+
+
+# ----------------------------------------------------------------------------- evidence
+def _open_store(db: Optional[Path], create: bool = False):
+    from knowledge.store import Store
+
+    return Store.open(db, create=create)
+
+
+def _tool_names(sources: Optional[Path] = None) -> list[str]:
+    from knowledge.sources import load_sources
+
+    return list(load_sources(sources))
+
+
+def _check_tool(tool: str, sources: Optional[Path] = None) -> str:
+    from knowledge.errors import unknown_name
+
+    name = tool.strip().lower()
+    if name not in _tool_names(sources):
+        raise unknown_name("tool", tool, _tool_names(sources))
+    return name
+
+
+@command(name="extract")
+def extract_cmd(
+    page: Annotated[Optional[str], typer.Option(
+        "--page", help="Run the extractor on one page (a saved HTML file or an http(s) URL) and print "
+                       "passages, criterion tags and facts. Writes nothing.")] = None,
+    tool: Annotated[Optional[str], typer.Option(
+        "--tool", help="With --page: use this tool's content selectors (else a generic fallback).")] = None,
+    run: Annotated[Optional[list[int]], typer.Option(
+        "--run", help="Rebuild evidence for this crawl run (repeatable). Default: every stored run.")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Re-extract pages even when evidence for the current rules is cached.")] = False,
+    db: DbOpt = None, sources: SourcesOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """(Re)build evidence (passages, criterion tags, facts) from stored pages, or try the rules on one page.
+
+    Evidence is rebuilt from the pages already in the store, never by re-crawling; `collector crawl`
+    does this automatically for the crawl it just made.
+    """
+    from knowledge import evidence
+
+    if page:
+        source = None
+        if tool:
+            from knowledge.sources import load_sources
+
+            source = load_sources(sources)[_check_tool(tool, sources)].to_dict()
+        result = evidence.extract_page(page, source)
+        if json_out:
+            return print_json(result)
+        out.print(f"{safe(result['url'])}  (rules {result['rules_version']}, "
+                  f"{len(result['passages'])} passages)", markup=False)
+        for p in result["passages"]:
+            tags = ", ".join(f"{t['criterion']} {t['score']:.2f} [{'; '.join(t['terms'])}]" for t in p["tags"])
+            facts = ", ".join(f"{f['category']}={f['value']}" for f in p["facts"])
+            out.print(f"\n#{safe(p['url'].rsplit('#', 1)[-1])}  {safe(' > '.join(p['heading_path']))}", markup=False)
+            out.print(f"  tags: {safe(tags) or '-'}", markup=False)
+            if facts:
+                out.print(f"  facts: {safe(facts)}", markup=False)
+            out.print("  " + safe(p["text"][:300]).replace("\n", " ") + ("..." if len(p["text"]) > 300 else ""),
+                      markup=False)
+        return
+    with _open_store(db) as store:
+        with store.write_lock("an evidence rebuild"):
+            with err.status("Extracting evidence...") as status:
+                stats = evidence.rebuild(store, run, force=force,
+                                         progress=lambda i, n: status.update(f"Extracting evidence: page {i}/{n}"))
+    if json_out:
+        return print_json(stats)
+    err.print(f"Evidence ready for runs {', '.join(map(str, stats['runs'])) or '(none)'}: {stats['pages']} pages, "
+              f"{stats['extracted']} extracted, {stats['cached']} cached, {stats['errors']} unreadable.")
+
+
+@command(name="evidence")
+def evidence_cmd(
+    tool: Annotated[str, typer.Argument(help="Tool name (see `collector sources`).")],
+    criterion: Annotated[Optional[str], typer.Argument(help="Criterion id (see `collector criteria`). Default: all.")] = None,
+    run: Annotated[Optional[int], typer.Option("--run", help="Crawl run id (default: the tool's latest complete crawl).")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Passages shown per criterion in the table view (0 = all).")] = 5,
+    db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Show the current evidence for a tool: passages and facts per criterion, with citations.
+
+    --json prints one object per (passage, criterion): tool, criterion, url (with #anchor),
+    heading_path, text, score, terms, facts, run_id, fetched_at (see docs/evidence-json.md).
+    """
+    from knowledge import evidence
+    from knowledge.checklist import get_criterion
+
+    tool = _check_tool(tool)
+    crit = get_criterion(criterion).id if criterion else None
+    with _open_store(db) as store:
+        run_row, rows = evidence.evidence_for(store, tool, crit, run)
+    if json_out:
+        return print_json([r.to_dict() for r in rows])
+    err.print(f"{tool}: crawl run {run_row['id']} of {run_row['started_at']} ({run_row['status']}), "
+              f"{len(rows)} passage-criterion pairs.")
+    by_crit: dict[str, list] = {}
+    for r in rows:
+        by_crit.setdefault(r.criterion, []).append(r)
+    for cid, items in sorted(by_crit.items()):
+        items.sort(key=lambda e: -e.score)
+        facts = sorted({f"{f['category']}={f['value']}" for e in items for f in e.facts})
+        out.print(f"\n[bold]{cid}[/] - {len(items)} passages" + (f"; facts: {safe(', '.join(facts))}" if facts else ""))
+        for e in items[: limit or None]:
+            out.print(f"  {e.score:.2f}  {safe(e.citation)}  (crawled {e.fetched_at})", markup=False)
+            out.print(f"        {safe(' > '.join(e.heading_path))}: " + safe(e.text[:160]).replace("\n", " "),
+                      markup=False)
+
+
+@command(name="facts")
+def facts_cmd(
+    tools: Annotated[Optional[list[str]], typer.Argument(help="Tools to show (default: all).")] = None,
+    category: Annotated[Optional[str], typer.Option(
+        "--category", help="Only this fact category, e.g. storage_backend, compute_backend, environment, "
+                           "framework, language, ui, serving_target, licence, pricing.")] = None,
+    db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """List the structured facts (storage backends, orchestrators, frameworks, ...) per tool, with citations."""
+    from knowledge import evidence
+
+    names = [_check_tool(t) for t in tools] if tools else _tool_names()
+    with _open_store(db) as store:
+        rows = evidence.facts_for(store, names, category)
+    if json_out:
+        return print_json(rows)
+    print_table("Facts in the latest crawls", ["tool", "category", "value", "criterion", "cited at"],
+                [[r["tool"], r["category"], r["value"], r["criterion"],
+                  "\n".join(r["citations"][:2]) + (f"\n(+{len(r['citations']) - 2} more)" if len(r["citations"]) > 2 else "")]
+                 for r in rows])
 
 
 def main() -> None:  # console script entry point

@@ -198,3 +198,99 @@ def run_facts(store: Store, run_id: int) -> dict[str, dict[str, set[str]]]:
 def passage_from_row(row) -> Passage:
     return Passage(url=row["url"], anchor=row["anchor"], heading_path=tuple(json.loads(row["heading_path"])),
                    text=row["text"], position=row["position"])
+
+
+# --------------------------------------------------------------------------- user-facing queries
+def current_run(store: Store, tool: str, run_id: int | None = None):
+    """The run to read: the given one (checked), else the tool's latest complete crawl,
+    else its latest partial one (some pages failed; their last good content is carried)."""
+    if run_id is not None:
+        run = store.get_run(run_id)
+        if run is None:
+            raise UsageError(f"There is no crawl run {run_id}.", "See `collector runs` for run ids.")
+        if run["tool"] != tool:
+            raise UsageError(f"Run {run_id} is a crawl of {run['tool']}, not {tool}.")
+        return run
+    run = store.latest_complete_run(tool) or store.conn.execute(
+        "SELECT * FROM runs WHERE tool = ? AND status = 'partial' ORDER BY id DESC LIMIT 1", (tool,)).fetchone()
+    if run is None:
+        from knowledge.errors import CollectorError
+
+        raise CollectorError(f"No finished crawl of {tool} in {store.path}.",
+                             f"Run `collector crawl {tool}` first (or `collector demo` to try it offline).")
+    return run
+
+
+def evidence_for(store: Store, tool: str, criterion: str | None = None, run_id: int | None = None):
+    """(run row, [Evidence]) for the `collector evidence` command."""
+    run = current_run(store, tool, run_id)
+    return run, run_evidence(store, run["id"], criterion=criterion)
+
+
+def facts_for(store: Store, tools: list[str], category: str | None = None) -> list[dict]:
+    """One row per (tool, criterion, category, value) with the passages that state it."""
+    rows: dict[tuple, dict] = {}
+    for tool in tools:
+        try:
+            run = current_run(store, tool)
+        except Exception:
+            continue
+        for ev in run_evidence(store, run["id"]):
+            for f in ev.facts:
+                if category and f["category"] != category:
+                    continue
+                key = (tool, f["criterion"], f["category"], f["value"])
+                row = rows.setdefault(key, {"tool": tool, "criterion": f["criterion"], "category": f["category"],
+                                            "value": f["value"], "run_id": run["id"],
+                                            "crawled_at": run["started_at"], "citations": []})
+                if ev.citation not in row["citations"]:
+                    row["citations"].append(ev.citation)
+    return sorted(rows.values(), key=lambda r: (r["tool"], r["category"], r["value"], r["criterion"]))
+
+
+def rebuild(store: Store, run_ids: list[int] | None, *, force: bool = False,
+            progress: Callable[[int, int], None] | None = None) -> dict:
+    """`collector extract`: (re)build evidence for the given runs, or for every stored run."""
+    if not run_ids:
+        run_ids = [r["id"] for r in store.conn.execute(
+            "SELECT id FROM runs WHERE status IN ('complete', 'partial', 'interrupted') ORDER BY id")]
+    for rid in run_ids:
+        if store.get_run(rid) is None:
+            raise UsageError(f"There is no crawl run {rid}.", "See `collector runs` for run ids.")
+    stats = build_evidence(store, run_ids, force=force, progress=progress)
+    stats["runs"] = list(run_ids)
+    return stats
+
+
+def extract_page(target: str, source: dict | None = None, timeout: float = 20.0) -> dict:
+    """`collector extract --page FILE_OR_URL`: run the extractor on one page, write nothing."""
+    from pathlib import Path
+    from urllib.error import URLError
+    from urllib.request import Request, urlopen
+
+    if target.startswith(("http://", "https://")):
+        try:
+            req = Request(target, headers={"User-Agent": "collector/0.1 (extract --page)"})
+            with urlopen(req, timeout=timeout) as resp:
+                html, url = resp.read(20_000_000), resp.geturl()
+        except (URLError, OSError, ValueError) as exc:
+            from knowledge.errors import CollectorError
+
+            raise CollectorError(f"Could not fetch {target}: {getattr(exc, 'reason', exc)}.",
+                                 "Check the URL, or save the page and pass the file instead.") from None
+    else:
+        path = Path(target)
+        if not path.is_file():
+            raise UsageError(f"{target} is neither an http(s) URL nor an existing file.")
+        html, url = path.read_bytes(), path.resolve().as_uri()
+    results = extract_html(html, url, source)
+    return {
+        "url": url,
+        "rules_version": rules_key(source or {}),
+        "passages": [
+            {"url": p.citation, "heading_path": list(p.heading_path), "text": p.text, "position": p.position,
+             "tags": [{"criterion": t.criterion, "score": round(t.score, 3), "terms": list(t.terms)} for t in tags],
+             "facts": [f.__dict__ for f in facts]}
+            for p, tags, facts in results
+        ],
+    }
