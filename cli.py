@@ -18,12 +18,13 @@ import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from knowledge.errors import CollectorError
 from knowledge.textsafe import safe, safe_obj
 
 out = Console(highlight=False, soft_wrap=True)             # data
-err = Console(stderr=True, highlight=False)                # messages, progress
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages, progress
 
 app = typer.Typer(
     name="collector",
@@ -47,9 +48,9 @@ def _errors_to_exit_codes(func: Callable) -> Callable:
         except (typer.Exit, typer.Abort, click.exceptions.ClickException):
             raise  # the command chose its exit code itself
         except CollectorError as exc:
-            err.print(f"[bold red]Error:[/] {safe(exc.message)}", markup=True, highlight=False)
+            err.print(Text.assemble(("Error: ", "bold red"), safe(exc.message)), soft_wrap=True)
             if exc.hint:
-                err.print(safe(exc.hint), markup=False)
+                err.print(safe(exc.hint), markup=False, soft_wrap=True)
             raise typer.Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("Interrupted. Everything finished so far is saved.")
