@@ -1,0 +1,133 @@
+"""Benchmark: criterion tagging quality and speed on the shared gold sections.
+
+Reads /work/shared/gold/dev-sections.jsonl in place (never copied), tags each section's
+(text, heading_path) with `extractors.tagger`, and prints per-criterion precision / recall / F1 /
+support with macro-F1, next to a plain keyword baseline computed in the same run, plus a per-tool
+breakdown and the tagging speed.
+
+    /tmp/venv/bin/python bench/bench_tagging.py [--gold PATH] [--tools metaflow,dvc] [--errors CRIT]
+
+`--tools` restricts the scored sections (held-out discipline: tune rules on two tools, check the
+third). `--errors CRIT` lists the false positives / negatives of one criterion for inspection.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from extractors.tagger import get_tagger
+from knowledge.checklist import criterion_ids
+
+GOLD = Path("/work/shared/gold/dev-sections.jsonl")
+PASSAGES_PER_PAGE = 20   # a corpus page has ~10-30 passages; "page-equivalent" = 20 passages
+
+# The baseline: a criterion is tagged when any of these obvious words occurs (lowercase substring)
+# in the heading path or the text. Deliberately plain: it is the yardstick, not a competitor.
+BASELINE = {
+    "general": ["overview", "introduction", "what is", "concept"],
+    "versioning": ["version", "reproducib", "git", "conda"],
+    "tracking": ["experiment", "metric", "param", "tracking"],
+    "pipelines": ["pipeline", "workflow", "dag", "stage"],
+    "scaling": ["kubernetes", "batch", "cluster", "scale", "parallel"],
+    "hpc": ["slurm", "hpc", "mpi", "cluster"],
+    "storage": ["storage", "s3", "remote", "bucket"],
+    "logging": ["log", "debug", "resume", "checkpoint"],
+    "visualization": ["plot", "dashboard", " ui", "visualiz"],
+    "collaboration": ["share", "team", "collaborat"],
+    "compatibility": ["pytorch", "tensorflow", "language", "integration"],
+    "serving": ["serve", "serving", "deploy"],
+    "open_source": ["open source", "open-source", "license", "contribut"],
+    "costs": ["price", "pricing", "cost", "free"],
+    "real_world": ["tutorial", "example", "case study"],
+}
+
+
+def baseline_tags(text: str, heading_path: list[str]) -> set[str]:
+    low = (" ".join(heading_path) + " " + text).lower()
+    return {c for c, words in BASELINE.items() if any(w in low for w in words)}
+
+
+def prf(pred: list[set[str]], gold: list[set[str]], crit: str) -> tuple[float, float, float, int]:
+    tp = sum(1 for p, g in zip(pred, gold) if crit in p and crit in g)
+    fp = sum(1 for p, g in zip(pred, gold) if crit in p and crit not in g)
+    fn = sum(1 for p, g in zip(pred, gold) if crit not in p and crit in g)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1, tp + fn
+
+
+def report(title: str, rows: list[dict], pred: list[set[str]], base: list[set[str]]) -> float:
+    gold = [set(r["criteria"]) for r in rows]
+    print(f"\n{title} ({len(rows)} sections)")
+    print(f"{'criterion':<14} {'P':>6} {'R':>6} {'F1':>6} {'supp':>5} | {'base P':>6} {'base R':>6} {'base F1':>7}")
+    f1s, bf1s = [], []
+    for c in criterion_ids():
+        p, r, f, s = prf(pred, gold, c)
+        bp, br, bf, _ = prf(base, gold, c)
+        if s == 0:
+            print(f"{c:<14} {'-':>6} {'-':>6} {'-':>6} {s:>5} | (no positives)")
+            continue
+        f1s.append(f)
+        bf1s.append(bf)
+        flag = "" if f > bf else "  <= baseline"
+        print(f"{c:<14} {p:6.3f} {r:6.3f} {f:6.3f} {s:>5} | {bp:6.3f} {br:6.3f} {bf:7.3f}{flag}")
+    macro = sum(f1s) / len(f1s) if f1s else 0.0
+    bmacro = sum(bf1s) / len(bf1s) if bf1s else 0.0
+    print(f"{'macro-F1':<14} {'':>6} {'':>6} {macro:6.3f} {'':>5} | {'':>6} {'':>6} {bmacro:7.3f}")
+    return macro
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--gold", type=Path, default=GOLD, help="gold sections JSONL (read in place)")
+    ap.add_argument("--tools", default="", help="comma-separated tools to score (default: all)")
+    ap.add_argument("--errors", default="", help="print false positives/negatives of this criterion")
+    args = ap.parse_args()
+    if not args.gold.exists():
+        raise SystemExit(f"Gold file not found: {args.gold}. Pass --gold PATH.")
+    rows = [json.loads(line) for line in args.gold.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if args.tools:
+        keep = set(args.tools.split(","))
+        rows = [r for r in rows if r["tool"] in keep]
+
+    t0 = time.perf_counter()
+    tagger = get_tagger()
+    build_ms = (time.perf_counter() - t0) * 1000
+    items = [(r["text"], tuple(r["heading_path"])) for r in rows]
+    tagger.tag_many(items[:20])   # warm-up
+    best = float("inf")
+    for _ in range(3):
+        t0 = time.perf_counter()
+        results = tagger.tag_many(items)
+        best = min(best, time.perf_counter() - t0)
+    per_passage = best * 1000 / len(items)
+    pred = [{t.criterion for t in tags} for tags, _ in results]
+    base = [baseline_tags(r["text"], r["heading_path"]) for r in rows]
+
+    macro = report("All tools", rows, pred, base)
+    for tool in sorted({r["tool"] for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["tool"] == tool]
+        report(f"Tool {tool}", [rows[i] for i in idx], [pred[i] for i in idx], [base[i] for i in idx])
+    n_facts = sum(len(f) for _, f in results)
+    print(f"\nmacro-F1 {macro:.3f}; facts emitted: {n_facts}")
+    print(f"speed: build {build_ms:.0f} ms once; tag_many {per_passage:.3f} ms/passage, "
+          f"{per_passage * PASSAGES_PER_PAGE:.2f} ms per page-equivalent ({PASSAGES_PER_PAGE} passages); "
+          f"mean section {sum(len(r['text'].split()) for r in rows) / len(rows):.0f} words")
+
+    if args.errors:
+        c = args.errors
+        for i, r in enumerate(rows):
+            kind = ("FP" if c in pred[i] and c not in r["criteria"] else
+                    "FN" if c not in pred[i] and c in r["criteria"] else "")
+            if kind:
+                tag = next((t for t in results[i][0] if t.criterion == c), None)
+                print(f"\n[{kind}] {r['tool']} {' > '.join(r['heading_path'])} gold={r['criteria']}"
+                      f" score={tag.score if tag else '-'} terms={tag.terms if tag else ''}")
+                print("   ", r["text"][:300].replace("\n", " "))
+
+
+if __name__ == "__main__":
+    main()
