@@ -1,0 +1,205 @@
+"""A small static HTTP server on 127.0.0.1 for tests, the demo and benchmarks.
+
+Behaves like `python -m http.server` (extensionless /x -> 301 /x/ -> x/index.html) plus what a
+crawler test needs: ETag / Last-Modified validators with 304 answers, `__ORIGIN__` replaced by the
+server's own origin in robots.txt and sitemap.xml, a request log, and injected faults
+({"/path": {"status": 500} | {"delay": 5} | {"reset": true} | {"truncate": true} |
+{"redirect": "/elsewhere"}}) set from Python or from `_faults.json` in the served root.
+
+    with serve(root) as server:
+        server.origin            # http://127.0.0.1:PORT
+        server.faults["/x"] = {"status": 500}
+        server.log               # [{"method", "path", "if_none_match", "if_modified_since", "status"}]
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import mimetypes
+import os
+import socket
+import struct
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import unquote, urlsplit
+
+REWRITTEN = ("robots.txt", "sitemap.xml")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: "LocalServer"
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # the in-memory log replaces stderr noise
+        pass
+
+    def do_HEAD(self) -> None:
+        self._serve(head=True)
+
+    def do_GET(self) -> None:
+        self._serve(head=False)
+
+    def _serve(self, head: bool) -> None:
+        path = unquote(urlsplit(self.path).path) or "/"
+        entry = {"method": self.command, "path": path,
+                 "if_none_match": self.headers.get("If-None-Match"),
+                 "if_modified_since": self.headers.get("If-Modified-Since"),
+                 "user_agent": self.headers.get("User-Agent"), "status": None}
+        with self.server.lock:
+            self.server.log.append(entry)
+        fault = self.server.fault_for(path)
+        if fault.get("delay"):
+            time.sleep(float(fault["delay"]))
+        if fault.get("reset"):
+            entry["status"] = "reset"
+            # SO_LINGER 0 makes close() send a TCP RST instead of a clean FIN.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            return
+        if fault.get("redirect"):
+            return self._redirect(entry, fault["redirect"], int(fault.get("status", 301)))
+        if fault.get("status"):
+            return self._send(entry, int(fault["status"]), b"injected fault\n", "text/plain", head=head)
+        file = self.server.resolve(path)
+        if file is None:
+            return self._send(entry, 404, b"not found\n", "text/plain", head=head)
+        if file.is_dir():
+            if not path.endswith("/"):
+                return self._redirect(entry, path + "/", 301)
+            file = file / "index.html"
+            if not file.is_file():
+                return self._send(entry, 404, b"not found\n", "text/plain", head=head)
+        body = file.read_bytes()
+        if file.name in REWRITTEN:
+            body = body.replace(b"__ORIGIN__", self.server.origin.encode())
+            for old, new in self.server.replace.items():
+                body = body.replace(old.encode(), new.encode())
+        stat = file.stat()
+        etag = f'"{stat.st_mtime_ns:x}-{len(body):x}"'
+        last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
+        validators = {"ETag": etag, "Last-Modified": last_modified}
+        if self._not_modified(etag, stat.st_mtime):
+            return self._send(entry, 304, b"", None, head=True, extra=validators)
+        ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        if ctype.startswith("text/") or ctype.endswith("xml"):
+            ctype += "; charset=utf-8"
+        if fault.get("truncate"):
+            # Announce the full length, send half, hang up: the client sees a data loss.
+            entry["status"] = "truncated"
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body[: len(body) // 2])
+            self.close_connection = True
+            return
+        self._send(entry, 200, body, ctype, head=head, extra=validators)
+
+    def _not_modified(self, etag: str, mtime: float) -> bool:
+        inm = self.headers.get("If-None-Match")
+        if inm is not None:  # If-None-Match wins over If-Modified-Since (RFC 9110)
+            return etag in [t.strip() for t in inm.split(",")] or inm.strip() == "*"
+        ims = self.headers.get("If-Modified-Since")
+        if ims:
+            try:
+                since = email.utils.parsedate_to_datetime(ims).timestamp()
+            except (TypeError, ValueError):
+                return False
+            return int(mtime) <= since
+        return False
+
+    def _redirect(self, entry: dict, location: str, status: int) -> None:
+        self._send(entry, status, b"", None, head=True, extra={"Location": location})
+
+    def _send(self, entry: dict, status: int, body: bytes, ctype: str | None, *, head: bool,
+              extra: dict | None = None) -> None:
+        entry["status"] = status
+        self.send_response(status)
+        if ctype:
+            self.send_header("Content-Type", ctype)
+        for k, v in (extra or {}).items():
+            self.send_header(k, v)
+        if status != 304:  # a 304 has no body by definition
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head and status != 304:
+            self.wfile.write(body)
+
+
+class LocalServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, root: Path | str, port: int = 0, faults: dict | None = None,
+                 replace: dict[str, str] | None = None):
+        self.root = Path(root).resolve()
+        self.log: list[dict] = []
+        self.lock = threading.Lock()
+        self.faults: dict[str, dict] = dict(faults or {})
+        self.replace: dict[str, str] = dict(replace or {})
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.origin = f"http://127.0.0.1:{self.server_address[1]}"
+        self._thread: threading.Thread | None = None
+
+    def fault_for(self, path: str) -> dict:
+        if path in self.faults:
+            return self.faults[path]
+        file_faults = self.root / "_faults.json"
+        if file_faults.is_file():
+            try:
+                data = json.loads(file_faults.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                return {}
+            return data.get(path) or data.get(path.rstrip("/")) or {}
+        return {}
+
+    def resolve(self, path: str) -> Path | None:
+        """The file or folder for a URL path, never outside the root."""
+        target = (self.root / path.lstrip("/")).resolve()
+        if target != self.root and self.root not in target.parents:
+            return None
+        if target.name == "_faults.json" or not target.exists():
+            return None
+        return target
+
+    def requests(self, path: str | None = None) -> list[dict]:
+        with self.lock:
+            return [e for e in self.log if path is None or e["path"] == path]
+
+    def start(self) -> "LocalServer":
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name=f"localserver:{self.origin}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+
+@contextmanager
+def serve(root: Path | str, port: int = 0, faults: dict | None = None,
+          replace: dict[str, str] | None = None) -> Iterator[LocalServer]:
+    server = LocalServer(root, port, faults, replace).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":  # python -m crawler.localserver ROOT [PORT]
+    import sys
+
+    with serve(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0) as srv:
+        print(f"serving {sys.argv[1]} at {srv.origin} (Ctrl-C to stop)", flush=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass

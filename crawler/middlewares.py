@@ -1,0 +1,61 @@
+"""Downloader middlewares: robots.txt Crawl-delay (Scrapy ignores it) and conditional requests."""
+from __future__ import annotations
+
+import time
+
+from scrapy.http import Request
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet import reactor
+from twisted.internet.task import deferLater
+
+
+class CrawlDelayMiddleware:
+    """Space request starts per host by the robots.txt Crawl-delay for our user agent.
+
+    The spider records each host's delay when Scrapy's robots middleware has parsed robots.txt
+    (signal robots_parsed); this runs after that middleware, so the delay is known here.
+    """
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.next_start: dict[str, float] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        delays = getattr(self.crawler.spider, "crawl_delays", {})
+        host = urlparse_cached(request).netloc
+        delay = delays.get(host)
+        if not delay or request.meta.get("dont_obey_robotstxt"):
+            return None
+        now = time.monotonic()
+        start = max(now, self.next_start.get(host, 0.0))
+        self.next_start[host] = start + delay
+        if start > now:
+            await maybe_deferred_to_future(deferLater(reactor, start - now, lambda: None))
+        return None
+
+
+class ConditionalRequestMiddleware:
+    """Send the validators stored for a known page: If-None-Match (ETag) and If-Modified-Since
+    (the server's own Last-Modified, verbatim), so an unchanged page costs a 304 and no body."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        known = getattr(self.crawler.spider, "known", {}).get(request.meta.get("page"))
+        if not known or b"If-None-Match" in request.headers or b"If-Modified-Since" in request.headers:
+            return None
+        if known.get("etag"):
+            request.headers[b"If-None-Match"] = known["etag"]
+        if known.get("last_modified"):
+            request.headers[b"If-Modified-Since"] = known["last_modified"]
+        return None

@@ -1,0 +1,79 @@
+"""The crawl subprocess: `python -m crawler.run < config.json` (or `python -m crawler.run FILE`).
+
+Config: {"db": PATH, "sources": [Source.to_dict(), ...], "max_pages": N | null, "settings": {...}}.
+One CrawlerProcess runs one spider per source; each gets its own run in the store. Progress goes
+to stdout as JSON lines (see crawler.progress): {"event": "start" | "page" | "end", "tool", "run", ...}.
+SIGINT/SIGTERM stop the crawl gracefully: pages so far are saved and the runs end 'interrupted'.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+from crawler.progress import emit, set_stream
+
+
+def main(argv: list[str]) -> int:
+    text = open(argv[0], encoding="utf-8").read() if argv else sys.stdin.read()
+    config = json.loads(text)
+    # Keep the protocol stream clean: JSON lines on the real stdout, anything else to stderr.
+    set_stream(os.fdopen(os.dup(1), "w", buffering=1))
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.settings import crawl_settings
+    from crawler.spider import DocsSpider
+    from knowledge.sources import is_loopback
+    from knowledge.store import Store
+
+    store = Store.open(config["db"])
+    process = CrawlerProcess({"LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False})
+    for source in config["sources"]:
+        tool = source["tool"]
+        max_pages = config.get("max_pages") or source.get("max_pages")
+        known = known_pages(store, tool)
+        with store.transaction():
+            run_id = store.start_run(tool, source.get("origin"), {"source": source, "max_pages": max_pages})
+        emit({"event": "start", "tool": tool, "run": run_id, "known": len(known), "pid": os.getpid()})
+        loopback = all(is_loopback(u) for u in source["roots"])
+        spider_cls = type(f"DocsSpider_{tool.replace('-', '_')}", (DocsSpider,),
+                          {"custom_settings": crawl_settings(loopback, config.get("settings"))})
+        crawler = process.create_crawler(spider_cls)
+        # The pipeline reaches the store and the run through the spider's attributes.
+        process.crawl(crawler, source=source, known=known, max_pages=max_pages, load_body=store.get_blob,
+                      store=store, run_id=run_id)
+    _stop_when_orphaned(process)
+    process.start()
+    store.close()
+    return 0
+
+
+def _stop_when_orphaned(process) -> None:
+    """The parent holds the store's write lock; if it dies, stop gracefully rather than write on alone."""
+    from twisted.internet.task import LoopingCall
+
+    parent = os.getppid()
+
+    def check() -> None:
+        if os.getppid() != parent and watch.running:
+            watch.stop()
+            process.stop()
+
+    watch = LoopingCall(check)
+    watch.start(1.0, now=False)
+
+
+def known_pages(store, tool: str) -> dict[str, dict]:
+    """Every page the store knows for a tool, with what a conditional request needs."""
+    return {r["url"]: {"etag": r["etag"], "last_modified": r["last_modified"], "sha256": r["sha256"],
+                       "final_url": r["final_url"]}
+            for r in store.conn.execute(
+                "SELECT url, etag, last_modified, sha256, final_url FROM pages WHERE tool = ? ORDER BY path",
+                (tool,))}
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
