@@ -1,0 +1,255 @@
+"""The comparison report: the study's tool x criterion matrix, kept current.
+
+`build_matrix()` gives one row per (tool, criterion) with stable columns (COLUMNS); `render()` turns
+it into Markdown, a self-contained HTML page, CSV or JSON. CSV and JSON are the long matrix itself
+(load them back with pandas); Markdown and HTML lay it out like the study: criteria as rows, tools
+as columns.
+
+Column meanings:
+  baseline_claim / baseline_status   what the study says for the cell (knowledge.baseline)
+  facts              structured facts in the tool's current crawl, "category: v1, v2; ..."
+  passages           passages tagged with the criterion in that crawl
+  evidence_changed   crawl date of the newest flag for the cell (the crawl in which `collector diff`
+                     last saw its evidence change); empty when no change has been flagged
+  review_status      latest decision on the cell (accepted / dismissed / uncertain), else "unreviewed"
+  reviewed_at        when that decision was made
+  open_flags         flags still waiting for review (open or uncertain)
+  marker             "changed" (an open flag: evidence changed, not reviewed yet), "uncertain",
+                     "no-evidence" (nothing tagged in the crawl), "no-crawl" (the tool was never
+                     crawled); several are joined with "; "
+  citations          the 3 best-scoring passages as "URL#anchor (crawled YYYY-MM-DD)", one a line
+  run_id / crawled_at  the crawl read: the tool's latest complete crawl (else its latest partial one)
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+
+from knowledge.errors import CollectorError, UsageError, unknown_name
+from knowledge.store import Store, utcnow
+from knowledge.textsafe import safe
+
+COLUMNS = ["tool", "criterion", "criterion_title", "baseline_claim", "baseline_status", "facts", "passages",
+           "evidence_changed", "review_status", "reviewed_at", "open_flags", "marker", "citations",
+           "run_id", "crawled_at"]
+FORMATS = ("md", "html", "csv", "json")
+MARKERS = {
+    "changed": ("●", "evidence changed since the last review (or the study) and is not reviewed yet"),
+    "uncertain": ("?", "a reviewer marked the change uncertain"),
+    "no-evidence": ("∅", "no passage of the current crawl is tagged with this criterion"),
+    "no-crawl": ("–", "this tool has no finished crawl"),
+}
+TOP_CITATIONS = 3
+SHORT_CLAIM = 220   # characters of the study's claim shown in the md/html matrix
+
+
+# --------------------------------------------------------------------------- the matrix
+def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
+    """One row per tool x criterion, in checklist order per tool. Every string is sanitised."""
+    from knowledge.baseline import baseline_for
+    from knowledge.checklist import load_checklist
+    from knowledge.evidence import current_run, run_evidence
+    from knowledge.review import cell_reviews, check_tools, known_tools
+
+    names = check_tools(store, tools) or _default_tools(store, known_tools(store))
+    runs = {}
+    for tool in names:
+        try:
+            runs[tool] = current_run(store, tool)
+        except CollectorError:
+            runs[tool] = None
+    if not any(runs.values()):
+        raise CollectorError(f"No finished crawl in {store.path} for {', '.join(names)}: nothing to report yet.",
+                             "Run `collector crawl` first (or `collector demo` to try the whole loop offline).")
+    reviews = cell_reviews(store)
+    flags = _flag_cells(store)
+    rows = []
+    for tool in names:
+        run = runs[tool]
+        evidence = run_evidence(store, run["id"]) if run else []
+        for crit in load_checklist():
+            items = sorted((e for e in evidence if e.criterion == crit.id), key=lambda e: (-e.score, e.path, e.position))
+            base = baseline_for(tool, crit.id)
+            review = reviews.get((tool, crit.id))
+            cell_flags = flags.get((tool, crit.id), {})
+            pending = cell_flags.get("pending", 0)
+            marker = []
+            if cell_flags.get("open"):
+                marker.append("changed")
+            if cell_flags.get("uncertain"):
+                marker.append("uncertain")
+            if run is None:
+                marker.append("no-crawl")
+            elif not items:
+                marker.append("no-evidence")
+            rows.append({
+                "tool": tool, "criterion": crit.id, "criterion_title": crit.title,
+                "baseline_claim": _text(getattr(base, "claim", "")),
+                "baseline_status": _text(getattr(base, "status", "")),
+                "facts": _facts(items),
+                "passages": len({(e.path, e.position) for e in items}),
+                "evidence_changed": _date(cell_flags.get("changed_at")),
+                "review_status": review.decision if review else "unreviewed",
+                "reviewed_at": review.decided_at if review else "",
+                "open_flags": pending,
+                "marker": "; ".join(marker),
+                "citations": "\n".join(f"{e.citation} (crawled {_date(e.fetched_at)})" for e in items[:TOP_CITATIONS]),
+                "run_id": run["id"] if run else None,
+                "crawled_at": run["started_at"] if run else "",
+            })
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["run_id"] = df["run_id"].astype("Int64")
+    for col in ("passages", "open_flags"):
+        df[col] = df[col].astype("int64")
+    for col in COLUMNS:
+        if col not in ("run_id", "passages", "open_flags"):
+            df[col] = df[col].map(lambda v: safe("" if v is None else v))
+    return df
+
+
+def _default_tools(store: Store, known: list[str]) -> list[str]:
+    """Built-in tools in their file order, then any other tool this store has crawled."""
+    from knowledge.sources import load_sources
+
+    builtin = list(load_sources())
+    crawled = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
+    return builtin + [t for t in crawled if t not in builtin and t in known]
+
+
+def _flag_cells(store: Store) -> dict[tuple[str, str], dict]:
+    """Per cell: counts of open / uncertain flags and the crawl date of its newest flag."""
+    out: dict[tuple[str, str], dict] = {}
+    for r in store.conn.execute(
+            "SELECT f.tool, f.criterion, f.status, f.to_run, r.started_at FROM flags f "
+            "LEFT JOIN runs r ON r.id = f.to_run ORDER BY f.to_run, f.created_at"):
+        cell = out.setdefault((r["tool"], r["criterion"]), {"open": 0, "uncertain": 0, "pending": 0})
+        if r["status"] in ("open", "uncertain"):
+            cell[r["status"]] += 1
+            cell["pending"] += 1
+        cell["changed_at"] = r["started_at"]
+    return out
+
+
+def _facts(items) -> str:
+    by_cat: dict[str, set[str]] = {}
+    for e in items:
+        for f in e.facts:
+            by_cat.setdefault(f["category"], set()).add(str(f["value"]))
+    return "; ".join(f"{cat}: {', '.join(sorted(vals))}" for cat, vals in sorted(by_cat.items()))
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple, set)):
+        return "; ".join(map(str, value))
+    return str(value)
+
+
+def _date(value) -> str:
+    return str(value)[:10] if value else ""
+
+
+# --------------------------------------------------------------------------- rendering
+def make_report(store: Store, fmt: str = "md", tools: list[str] | None = None) -> str:
+    """`collector report`: the matrix for these tools, rendered."""
+    check_format(fmt)
+    return render(build_matrix(store, tools), fmt)
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise unknown_name("format", fmt, list(FORMATS))
+    return fmt
+
+
+def render(df: pd.DataFrame, fmt: str) -> str:
+    check_format(fmt)
+    if fmt == "csv":
+        return df.to_csv(index=False)
+    if fmt == "json":
+        return df.to_json(orient="records", force_ascii=False, indent=2) + "\n"
+    if fmt == "md":
+        return render_markdown(df)
+    from knowledge.report_html import render_html
+
+    return render_html(df, generated_at=utcnow())
+
+
+def write_report(text: str, path: Path) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"Cannot write the report to {path}: {exc.strerror or exc}.",
+                         "Check the folder exists and is writable, or leave out -o to print it.") from None
+
+
+def tool_crawls(df: pd.DataFrame) -> list[tuple[str, str, object]]:
+    """(tool, crawl date, run id) per tool in the matrix, in column order."""
+    first = df.drop_duplicates("tool")
+    return [(r.tool, r.crawled_at, r.run_id) for r in first.itertuples()]
+
+
+def pivot(df: pd.DataFrame) -> tuple[list[str], list[tuple[str, str]], dict[tuple[str, str], dict]]:
+    """(tools, [(criterion, title)], {(criterion, tool): row}) for the criteria x tools layout."""
+    tools = list(dict.fromkeys(df["tool"]))
+    criteria = list(dict.fromkeys(zip(df["criterion"], df["criterion_title"])))
+    cells = {(r["criterion"], r["tool"]): r for r in df.to_dict("records")}
+    return tools, criteria, cells
+
+
+def short(text: str, limit: int = SHORT_CLAIM) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# --------------------------------------------------------------------------- markdown
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"})
+
+
+def md_text(value) -> str:
+    """Scraped text as inert Markdown: sanitised, HTML-escaped, Markdown specials escaped."""
+    text = html.escape(safe(value), quote=False).translate(_MD_SPECIAL)
+    return "<br>".join(line.strip() for line in text.splitlines())
+
+
+def render_markdown(df: pd.DataFrame) -> str:
+    tools, criteria, cells = pivot(df)
+    lines = [f"# Comparison of {', '.join(md_text(t) for t in tools)}", "",
+             f"Generated {utcnow()} by `collector report`. Crawls read:", ""]
+    for tool, crawled, run_id in tool_crawls(df):
+        lines.append(f"- {md_text(tool)}: " + (f"crawl run {run_id} of {md_text(crawled)}"
+                                              if crawled else "never crawled"))
+    lines += ["", "Markers: " + "; ".join(f"{sym} {name} = {text}" for name, (sym, text) in MARKERS.items()), ""]
+    header = ["Criterion"] + [md_text(t) for t in tools]
+    lines.append("| " + " | ".join(header) + " |")
+    lines.append("|" + "---|" * len(header))
+    for cid, title in criteria:
+        row = [f"**{md_text(title)}** ({md_text(cid)})"]
+        for tool in tools:
+            row.append(_md_cell(cells.get((cid, tool))))
+        lines.append("| " + " | ".join(row) + " |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def _md_cell(r: dict | None) -> str:
+    if r is None:
+        return ""
+    parts = []
+    marks = " ".join(MARKERS[m][0] for m in r["marker"].split("; ") if m in MARKERS)
+    if marks:
+        parts.append(f"**{marks}**")
+    if r["baseline_claim"]:
+        parts.append(f"Study: {md_text(short(r['baseline_claim']))}")
+    if r["facts"]:
+        parts.append(f"Now: {md_text(r['facts'])}")
+    parts.append(f"{r['passages']} passages"
+                 + (f"; changed {md_text(r['evidence_changed'])}" if r["evidence_changed"] else ""))
+    status = md_text(r["review_status"]) + (f" {md_text(r['reviewed_at'][:10])}" if r["reviewed_at"] else "")
+    parts.append(f"Review: {status}" + (f"; {r['open_flags']} open" if r["open_flags"] else ""))
+    parts += [md_text(c) for c in r["citations"].splitlines() if c.strip()]
+    return "<br>".join(parts)
+

@@ -1,0 +1,110 @@
+"""The comparison matrix as one self-contained HTML page: inline CSS, no scripts, no external assets.
+
+Every string from the store passes `textsafe.safe()` and then `html.escape()`; links are made only
+for http(s) URLs, so a scraped `javascript:` URL stays plain text.
+"""
+from __future__ import annotations
+
+import html
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from knowledge.report import MARKERS, pivot, short, tool_crawls
+from knowledge.textsafe import safe
+
+CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #222; }
+h1 { font-size: 1.5em; margin-bottom: .2em; }
+.meta, .legend { color: #555; font-size: .9em; }
+.legend span { margin-right: 1.5em; white-space: nowrap; }
+table { border-collapse: collapse; width: 100%; margin-top: 1em; }
+th, td { border: 1px solid #ccc; padding: .5em; vertical-align: top; text-align: left; font-size: .85em; }
+thead th { background: #f0f0f0; position: sticky; top: 0; }
+th.crit { width: 14em; background: #fafafa; }
+.q { font-weight: normal; color: #666; font-size: .9em; }
+.claim { margin-bottom: .4em; }
+.facts { margin-bottom: .4em; color: #0b5394; }
+.status { font-size: .9em; color: #444; }
+.cites { margin: .4em 0 0; padding-left: 1.2em; font-size: .85em; word-break: break-all; }
+.mark { font-weight: bold; padding: 0 .3em; border-radius: 3px; }
+td.changed { background: #fff4e0; } .mark.changed { background: #f5a623; color: #fff; }
+td.uncertain { background: #f3eefc; } .mark.uncertain { background: #8e6bd1; color: #fff; }
+td.no-evidence { background: #f7f7f7; color: #777; } .mark.no-evidence { background: #999; color: #fff; }
+td.no-crawl { background: #eee; color: #777; } .mark.no-crawl { background: #777; color: #fff; }
+.st-accepted { color: #2e7d32; } .st-dismissed { color: #8d6e63; } .st-uncertain { color: #8e6bd1; }
+.st-unreviewed { color: #999; }
+"""
+
+
+def h(value) -> str:
+    """Scraped text as inert HTML."""
+    return html.escape(safe(value), quote=True)
+
+
+def render_html(df: pd.DataFrame, *, generated_at: str) -> str:
+    tools, criteria, cells = pivot(df)
+    crawls = "; ".join(f"{h(t)}: " + (f"run {h(run_id)} of {h(crawled)}" if crawled else "never crawled")
+                       for t, crawled, run_id in tool_crawls(df))
+    legend = "".join(f'<span><span class="mark {name}">{sym}</span> {h(text)}</span>'
+                     for name, (sym, text) in MARKERS.items())
+    head = "".join(f"<th>{h(t)}</th>" for t in tools)
+    body = []
+    for cid, title in criteria:
+        tds = "".join(_cell(cells.get((cid, t))) for t in tools)
+        body.append(f'<tr><th class="crit" scope="row">{h(title)}<br><span class="q">{h(cid)}</span></th>{tds}</tr>')
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>MLOps tool comparison ({h(generated_at[:10])})</title>
+<style>{CSS}</style>
+</head>
+<body>
+<h1>Comparison of {h(", ".join(tools))}</h1>
+<p class="meta">Generated {h(generated_at)} by <code>collector report</code>. Crawls read: {crawls}.</p>
+<p class="legend">{legend}</p>
+<p class="meta">Each cell: the study's claim, the facts found in the current documentation, the number of
+supporting passages and when the evidence last changed, the review status, and the best citations
+(URL#section, crawl date).</p>
+<table>
+<thead><tr><th>Criterion</th>{head}</tr></thead>
+<tbody>
+{chr(10).join(body)}
+</tbody>
+</table>
+</body>
+</html>
+"""
+
+
+def _cell(r: dict | None) -> str:
+    if r is None:
+        return "<td></td>"
+    marks = [m for m in r["marker"].split("; ") if m in MARKERS]
+    parts = []
+    if marks:
+        parts.append(" ".join(f'<span class="mark {m}" title="{h(MARKERS[m][1])}">{MARKERS[m][0]}</span>'
+                              for m in marks))
+    if r["baseline_claim"]:
+        status = f" ({h(r['baseline_status'])})" if r["baseline_status"] else ""
+        parts.append(f'<div class="claim"><b>Study{status}:</b> {h(short(r["baseline_claim"]))}</div>')
+    if r["facts"]:
+        parts.append(f'<div class="facts"><b>Now:</b> {h(r["facts"])}</div>')
+    changed = f", changed {h(r['evidence_changed'])}" if r["evidence_changed"] else ""
+    review = h(r["review_status"]) + (f" {h(r['reviewed_at'][:10])}" if r["reviewed_at"] else "")
+    pending = f", {r['open_flags']} to review" if r["open_flags"] else ""
+    parts.append(f'<div class="status">{r["passages"]} passages{changed} · '
+                 f'<span class="st-{h(r["review_status"])}">{review}</span>{pending}</div>')
+    cites = [c for c in r["citations"].splitlines() if c.strip()]
+    if cites:
+        parts.append('<ol class="cites">' + "".join(f"<li>{_cite(c)}</li>" for c in cites) + "</ol>")
+    return f'<td class="{" ".join(marks)}">{"".join(parts)}</td>'
+
+
+def _cite(citation: str) -> str:
+    url, _, rest = citation.partition(" ")
+    if urlsplit(url).scheme in ("http", "https"):
+        return f'<a href="{h(url)}">{h(url)}</a> {h(rest)}'
+    return h(citation)

@@ -1,0 +1,189 @@
+"""The interactive review loop and the terminal view of one flag.
+
+The loop takes a key-reading function, a line-reading function and a rich Console, so it runs the
+same in a terminal (single keystrokes), from a script (one key per line on stdin) and in tests.
+
+Order and resuming: flags come most important first (see review.queue). Every decision is stored
+the moment the key is pressed, so quitting (or Ctrl-C) loses nothing and the next session starts at
+the first undecided flag. [s]kip moves a flag to the end of this session's queue; skipped a second
+time, it is left for next time (where it is in its normal place again). [u]ncertain flags come back
+after all open flags. [b]ack shows the previous flag again so its decision can be changed (the
+change is a new decision; the old one stays in the history).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from rich.console import Console
+
+from knowledge.highlight import fact_label, markup, rich_word_diff
+from knowledge.review import ReviewFlag, decide, describe
+
+KEYS = {
+    "a": "accept: the new evidence is right; it becomes the reviewed state of this cell",
+    "d": "dismiss: seen, not relevant; not flagged again unless the evidence changes again",
+    "u": "uncertain: needs a second look; stays in the queue after the open flags",
+    "n": "note: add a line of text to this flag (status unchanged)",
+    "s": "skip: decide later (comes back at the end of this session, or next time)",
+    "b": "back: show the previous flag again (to change its decision)",
+    "q": "quit: everything decided so far is saved; `collector review` resumes here",
+    "?": "help: this list",
+}
+PROMPT = "[a]ccept [d]ismiss [u]ncertain [n]ote [s]kip [b]ack [q]uit [?]help"
+DECISION_KEYS = {"a": "accepted", "d": "dismissed", "u": "uncertain"}
+MAX_PASSAGES = 8   # per section; `collector review show ID --json` has them all
+
+
+@dataclass
+class SessionResult:
+    decided: dict[str, str] = field(default_factory=dict)   # flag id -> last decision this session
+    notes: int = 0
+    skipped: list[str] = field(default_factory=list)        # left for next time
+    remaining: int = 0                                      # undecided when the session ended
+    quit: bool = False
+
+
+def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
+                read_line: Callable[[str], str], console: Console, reviewer: str) -> SessionResult:
+    """Walk the queue. `read_key()` returns one key ('' at end of input = quit);
+    `read_line(prompt)` returns a line of text for notes."""
+    result = SessionResult()
+    order = list(flags)
+    skipped_once: set[str] = set()
+    i = 0
+    if not order:
+        console.print("Nothing to review: no open flags. Run `collector diff` after a new crawl.")
+        return result
+    while i < len(order):
+        flag = order[i]
+        render_flag(console, store, flag.id, position=i + 1, total=len(order))
+        while True:
+            console.print(f"[bold]{PROMPT}[/] ", end="")
+            key = (read_key() or "q").strip()[:1].lower() or "?"
+            console.print(markup(key))
+            if key in KEYS:
+                break
+            console.print(f"Unknown key {markup(key)!s}. Press ? for help.")
+        if key == "?":
+            _help(console)
+        elif key in DECISION_KEYS:
+            decide(store, flag.id, DECISION_KEYS[key], reviewer=reviewer)
+            result.decided[flag.id] = DECISION_KEYS[key]
+            console.print(f"[green]Saved:[/] {DECISION_KEYS[key]} ({markup(flag.tool)} x {markup(flag.criterion)}).")
+            i += 1
+        elif key == "n":
+            text = (read_line("Note (one line, empty to cancel): ") or "").strip()
+            if text:
+                decide(store, flag.id, "note", note=text, reviewer=reviewer)
+                result.notes += 1
+                console.print("[green]Note saved.[/] Now decide, or [s]kip.")
+            else:
+                console.print("No note saved.")
+        elif key == "s":
+            if flag.id in skipped_once:
+                result.skipped.append(flag.id)
+                console.print("Skipped again: left for next time.")
+                i += 1
+            else:
+                skipped_once.add(flag.id)
+                order.append(order.pop(i))
+                console.print("Skipped: it comes back at the end of this session.")
+        elif key == "b":
+            if i == 0:
+                console.print("This is the first flag of the session.")
+            else:
+                i -= 1
+        elif key == "q":
+            result.quit = True
+            break
+    result.remaining = len([f for f in flags if f.id not in result.decided])
+    _summary(console, result)
+    return result
+
+
+def _help(console: Console) -> None:
+    for key, text in KEYS.items():
+        console.print(f"  [bold]{markup(key)}[/]  {markup(text)}")
+
+
+def _summary(console: Console, result: SessionResult) -> None:
+    counts: dict[str, int] = {}
+    for d in result.decided.values():
+        counts[d] = counts.get(d, 0) + 1
+    done = ", ".join(f"{n} {d}" for d, n in sorted(counts.items())) or "no decisions"
+    console.print(f"\nThis session: {done}; {result.notes} note(s). "
+                  f"{result.remaining} flag(s) still waiting for review.")
+    if result.remaining:
+        console.print("Run `collector review` to continue where you stopped.")
+
+
+# --------------------------------------------------------------------------- one flag
+def render_flag(console: Console, store, flag_id: str, *, position: int | None = None,
+                total: int | None = None) -> None:
+    """The terminal view of one flag; every scraped string is sanitised and markup-escaped."""
+    info = describe(store, flag_id)
+    flag, crit, base, runs = info["flag"], info["criterion"], info["baseline"], info["runs"]
+    where = f"{position}/{total} · " if position else ""
+    console.rule(f"{where}flag {markup(flag['id'])} · rank {flag['rank']} · {markup(flag['kind'])} · {markup(flag['status'])}")
+    console.print(f"[bold]{markup(flag['tool'])} x {markup(crit['title'])}[/] ({markup(crit['id'])})")
+    if crit["question"]:
+        console.print(f"  [italic]{markup(crit['question'])}[/]")
+    console.print(f"[bold]What changed:[/] {markup(flag['summary'])}")
+    console.print(f"[bold]Compared:[/] {_run_label(runs['from_run'], 'last reviewed')} -> {_run_label(runs['to_run'], 'new')}")
+    if base:
+        status = f" [dim]({markup(base.get('status'))})[/]" if base.get("status") else ""
+        console.print(f"[bold]The study says{status}:[/] {markup(base.get('claim') or '')}")
+        for c in base.get("citations") or []:
+            console.print(f"    [dim]{markup(c)}[/]")
+    else:
+        console.print("[bold]The study says:[/] [dim](nothing for this cell)[/]")
+    payload = flag["payload"] or {}
+    _passages(console, "Changed", payload.get("changed"), "changed")
+    _passages(console, "Added", payload.get("added"), "added")
+    _passages(console, "Removed", payload.get("removed"), "removed")
+    _passages(console, "Moved", payload.get("moved"), "moved")
+    for label, key, style, sign in (("Facts gained", "facts_gained", "green", "+"), ("Facts lost", "facts_lost", "red", "-")):
+        facts = payload.get(key) or []
+        if facts:
+            console.print(f"[bold]{label}:[/] " + ", ".join(f"[{style}]{sign} {markup(fact_label(f))}[/]" for f in facts))
+    for d in info["decisions"]:
+        note = f": {markup(d['note'])}" if d.get("note") else ""
+        console.print(f"[dim]Earlier: {markup(d['decided_at'])} {markup(d['reviewer'])} {markup(d['decision'])}{note}[/]")
+
+
+def _run_label(run: dict | None, what: str) -> str:
+    if not run:
+        return f"[dim]no {what} crawl[/]"
+    return f"run {run['id']} ({markup(str(run['started_at'])[:10])})"
+
+
+def _passages(console: Console, title: str, items, kind: str) -> None:
+    items = [p for p in (items or []) if isinstance(p, dict)]
+    if not items:
+        return
+    console.print(f"[bold]{title} passages ({len(items)}):[/]")
+    for p in items[:MAX_PASSAGES]:
+        heading = p.get("heading_path") or []
+        heading = " > ".join(map(str, heading)) if isinstance(heading, (list, tuple)) else str(heading)
+        crawled = f" · crawled {markup(str(p.get('crawled_at'))[:10])}" if p.get("crawled_at") else ""
+        cite = markup(p.get("url") or "", keep_newlines=False)
+        console.print(f"  [cyan]{cite}[/]{crawled}")
+        if kind == "moved" and p.get("old_url"):
+            console.print(f"    [dim]was at {markup(p['old_url'], keep_newlines=False)}[/]")
+        if heading:
+            console.print(f"    [dim]{markup(heading, keep_newlines=False)}[/]")
+        if kind == "changed" and p.get("old_text") is not None:
+            body = rich_word_diff(p.get("old_text") or "", p.get("text") or "")
+        elif kind == "added":
+            body = f"[green]{markup(p.get('text') or '')}[/]"
+        elif kind == "removed":
+            body = f"[red strike]{markup(p.get('text') or '')}[/]"
+        else:
+            body = markup(p.get("text") or "")
+        console.print(f"    {body}")
+        terms = p.get("terms") or []
+        if terms:
+            console.print(f"    [dim]matched: {markup(', '.join(map(str, terms)), keep_newlines=False)}[/]")
+    if len(items) > MAX_PASSAGES:
+        console.print(f"  ... and {len(items) - MAX_PASSAGES} more (`collector review show ID --json` lists all).")
