@@ -265,6 +265,34 @@ def facts_cmd(
                  for r in rows])
 
 
+# ----------------------------------------------------------------------------- weekly operation
+@command(name="schedule")
+def schedule_cmd(
+    target: Annotated[str, typer.Argument(help="Where to run it: cron, systemd, gitlab-ci or github-actions.")],
+    db: DbOpt = None,
+    report: Annotated[Optional[Path], typer.Option(
+        "--report", help="Report file each run writes. Default: report.html next to the store "
+                         "(in CI: report.html in the job folder).", show_default=False)] = None,
+    tools: Annotated[Optional[list[str]], typer.Option(
+        "--tools", help="Crawl only this tool (repeatable). Default: every tool in the sources file.")] = None,
+    time: Annotated[str, typer.Option(
+        "--time", help="When each week: DAY HH:MM, 24-hour clock (cron/systemd: local time; CI: UTC).")] = "Mon 06:00",
+    install: Annotated[str, typer.Option(
+        "--install", help="What the CI job installs with pip (a PyPI name, a git+https URL, or . for a "
+                          "checkout of collector).")] = "collector",
+) -> None:
+    """Print ready-to-use configuration for the weekly crawl -> diff -> report run.
+
+    The run writes the report every week and exits 1 when `collector diff` finds changes, so the
+    group sees a failed job (or a cron mail) and a report to open. See docs/scheduling.md.
+    """
+    from knowledge.schedule import render
+
+    names = [_check_tool(t) for t in tools] if tools else None
+    sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install))
+    err.print("Install it as described in the comments at the top (details: docs/scheduling.md).")
+
+
 def main() -> None:  # console script entry point
     app()
 
