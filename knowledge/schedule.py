@@ -75,13 +75,19 @@ def weekly_script(exe: str, db: str, report: str, tools: list[str], quote=shlex.
     db_opt = f"--db {quote(db)}"
     return [
         "crawl_rc=0; diff_rc=0; report_rc=0",
-        f"{exe} crawl {db_opt}{''.join(' ' + quote(t) for t in tools)} || crawl_rc=$?",
+        # --wait: a crawl or evidence rebuild someone started by hand delays the weekly run, not fails it
+        f"{exe} crawl {db_opt} --wait{''.join(' ' + quote(t) for t in tools)} || crawl_rc=$?",
         f"{exe} diff {db_opt} --exit-code || diff_rc=$?",
-        f"{exe} report {db_opt} -o {quote(report)} || report_rc=$?",
+        f"{exe} report {db_opt} --format {report_format(report)} -o {quote(report)} || report_rc=$?",
         'echo "collector weekly run: crawl exit $crawl_rc, diff exit $diff_rc (1 = changes to review), '
         f'report exit $report_rc; report:" {quote(report)}',
         "exit $(( diff_rc ? diff_rc : (crawl_rc ? crawl_rc : report_rc) ))",
     ]
+
+
+def report_format(report: str) -> str:
+    """`collector report` writes Markdown unless told otherwise: follow the file's extension."""
+    return "html" if report.lower().endswith((".html", ".htm")) else "md"
 
 
 def render(target: str, *, db: Path | str | None = None, report: Path | str | None = None,

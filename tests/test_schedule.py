@@ -144,7 +144,7 @@ def test_ci_job_keeps_report_and_fails_on_changes(tmp_path, fake, target, header
     result = _run(shell, script, tmp_path, diff_rc=1)
     assert result.returncode == 1
     assert (tmp_path / "report.html").is_file()
-    assert (tmp_path / "calls.log").read_text().splitlines()[0] == "crawl --db .collector/collector.sqlite dvc mlflow"
+    assert (tmp_path / "calls.log").read_text().splitlines()[0] == "crawl --db .collector/collector.sqlite --wait dvc mlflow"
     result = _run(shell, script, tmp_path, diff_rc=0)
     assert result.returncode == 0
 
@@ -179,6 +179,11 @@ def test_cli_prints_config_to_stdout(tmp_path):
     db = tmp_path / "c.sqlite"
     result = CliRunner().invoke(cli.app, ["schedule", "cron", "--db", str(db), "--tools", "DVC"])
     assert result.exit_code == 0, result.output
-    assert f"--db {db} dvc" in result.stdout
+    assert f"--db {db} --wait dvc" in result.stdout
     bad = CliRunner().invoke(cli.app, ["schedule", "cron", "--tools", "airflow"])
     assert bad.exit_code == 2
+
+
+def test_report_format_follows_extension(tmp_path):
+    assert "--format html -o" in render("cron", db=tmp_path / "c.sqlite")
+    assert f"--format md -o {tmp_path}/weekly.md" in render("cron", db=tmp_path / "c.sqlite", report=tmp_path / "weekly.md")
