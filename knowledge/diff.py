@@ -1,0 +1,597 @@
+"""`collector diff`: what evidence changed, per tool x criterion, since the last review.
+
+What is compared
+  Default: per tool, the latest comparable crawl against, per criterion, the crawl a person last
+  reviewed (reviewed_state.run_id) -- the first time, against the tool's earliest comparable crawl.
+  `from_run`/`to_run`: any two comparable crawls of one tool (an exploration: nothing is saved).
+  Comparable = status 'complete' or 'partial'. A partial run is one where some pages failed to
+  fetch; the crawler carried their last good content forward, so the run is a full picture and is
+  compared as is (a note says so). Running, interrupted and failed runs are never used; when one is
+  newer than the run used, a note says so.
+
+Both sides are read with the current rules (knowledge.evidence.run_evidence builds what is
+missing), so a rule change never shows as a docs change.
+
+Pages
+  failed (and skipped/blocked) without content: their last good content is carried forward ->
+      no change, listed under crawl health.
+  gone (404/410) once: "possibly gone" -> content carried forward, listed under crawl health.
+  gone on two consecutive crawls of the tool (this run and the one before it): confirmed gone ->
+      its passages are removed evidence.
+  no verdict at all in the run (not reached, out of scope): no content -> removed.
+
+Flags
+  Every changed cell is one flag. A cell's state is a hash of its normalised evidence (page path,
+  heading path, normalised text, facts), so noise (see knowledge.matching) never changes it and
+  the flag id "F" + hash(tool, criterion, from_state, to_state) is stable: running diff again
+  finds the same ids. A newer flag for a cell supersedes its older pending flags; a pending flag
+  whose cell is back to its reviewed state is superseded too. Ranked by kind:
+    1 capability     facts gained/lost, or added/changed text with a capability cue word
+    2 contradiction  the cell's facts disagree with the study's baseline claim
+    3 evidence       passages added or removed
+    4 wording        passages reworded or moved only
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from knowledge.checklist import check_criteria, criterion_ids
+from knowledge.errors import UsageError, unknown_name
+from knowledge.evidence import Evidence, rules_key, run_evidence
+from knowledge.matching import Item, heading_key, match_passages, norm_hash, normalise, word_diff, inserted_text
+from knowledge.store import Store, utcnow
+
+COMPARABLE = ("complete", "partial")
+CARRIED_OUTCOMES = ("failed", "skipped", "blocked")   # no new content, but not a removal either
+PENDING = ("open", "uncertain")                        # flags still waiting for a person
+REVIEWED = ("accepted", "dismissed", "uncertain")
+KINDS = {"capability": 1, "contradiction": 2, "evidence": 3, "wording": 4}
+# Words that announce a capability change (matched on normalised text, as whole words).
+CUES = ("deprecated", "deprecation", "removed", "no longer", "not supported", "unsupported",
+        "experimental", "new in", "now supports", "now support", "added support", "beta", "preview",
+        "breaking change", "end of life", "discontinued")
+_CUE_RE = re.compile(r"\b(" + "|".join(re.escape(c) for c in CUES) + r")\b")
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class Flag:
+    id: str
+    tool: str
+    criterion: str
+    kind: str
+    rank: int
+    status: str
+    summary: str
+    from_run: int | None
+    to_run: int
+    from_state: str | None
+    to_state: str
+    rules_version: str
+    payload: dict = field(default_factory=dict)
+    created_at: str = ""
+    updated_at: str = ""
+    decision: dict | None = None     # latest review decision (with include_reviewed)
+
+    @classmethod
+    def from_row(cls, row) -> "Flag":
+        d = dict(row)
+        try:
+            payload = json.loads(d.get("payload") or "{}")
+        except ValueError:
+            payload = {}
+        d["payload"] = payload if isinstance(payload, dict) else {}
+        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k != "decision"})
+
+    def __getattr__(self, name: str):
+        # facts_gained, added, changed, ... live in the payload.
+        if name in _PAYLOAD_KEYS:
+            return self.__dict__.get("payload", {}).get(name, {} if name.startswith("facts") else [])
+        raise AttributeError(name)
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("id", "tool", "criterion", "kind", "rank", "status", "summary",
+                                            "from_run", "to_run", "from_state", "to_state", "rules_version",
+                                            "created_at", "updated_at")}
+        for k in _PAYLOAD_KEYS:
+            d[k] = getattr(self, k)
+        d["baseline"] = self.payload.get("baseline")
+        d["cues"] = self.payload.get("cues", [])
+        if self.decision is not None:
+            d["decision"] = self.decision
+        return d
+
+
+_PAYLOAD_KEYS = ("facts_gained", "facts_lost", "added", "removed", "changed", "moved")
+
+
+@dataclass
+class DiffResult:
+    mode: str                                   # "reviewed" (default) or "explicit"
+    from_runs: dict[str, list[dict]]            # tool -> runs used as the old side (+ criteria)
+    to_runs: dict[str, dict]                    # tool -> run used as the new side
+    flags: list[Flag]
+    crawl_health: dict[str, dict]
+    notes: list[str] = field(default_factory=list)
+    compare: dict[str, list[dict]] = field(default_factory=dict)
+    saved: bool = True
+
+    @property
+    def pending(self) -> list[Flag]:
+        return [f for f in self.flags if f.status in PENDING or f.status == "unsaved"]
+
+    def to_dict(self) -> dict:
+        return {
+            "schema": 1,
+            "mode": self.mode,
+            "saved": self.saved,
+            "from": self.from_runs,
+            "to": self.to_runs,
+            "flags": [f.to_dict() for f in self.flags],
+            "crawl_health": self.crawl_health,
+            "compare": self.compare,
+            "notes": self.notes,
+        }
+
+
+# --------------------------------------------------------------------------- entry points
+def run_diff(store: Store, tools: list[str] | None = None, criteria: list[str] | None = None,
+             from_run: int | None = None, to_run: int | None = None, include_reviewed: bool = False,
+             fair: bool = False) -> DiffResult:
+    """Diff evidence per tool x criterion; in default mode, save flags (idempotently)."""
+    crit = check_criteria(criteria)
+    tools = _check_tools(store, tools)
+    ctx = _Context(store)
+    if from_run is not None or to_run is not None:
+        result = _explicit(ctx, tools, crit, from_run, to_run)
+    else:
+        result = _reviewed(ctx, tools, crit)
+    if include_reviewed:
+        result.flags += _reviewed_flags(store, list(result.to_runs), crit,
+                                        exclude={f.id for f in result.flags})
+    _attach_decisions(store, result.flags)
+    if fair:
+        result.compare = _fair(ctx, result, crit)
+    return result
+
+
+def open_flags(store: Store, tools: list[str] | None = None, criteria: list[str] | None = None) -> list[Flag]:
+    """Saved flags waiting for review (status open), most important first."""
+    return _select_flags(store, ("open",), tools, criteria)
+
+
+def get_flag(store: Store, flag_id: str) -> Flag | None:
+    row = store.conn.execute("SELECT * FROM flags WHERE id = ?", (flag_id,)).fetchone()
+    return Flag.from_row(row) if row else None
+
+
+def cell_state(evidence: Iterable[Evidence]) -> str:
+    """Hash of a cell's normalised evidence: where each passage is, what it says, which facts."""
+    evidence = list(evidence)
+    entries = sorted(f"{e.path}\x1f{heading_key(e.heading_path)}\x1f{norm_hash(e.text)}" for e in evidence)
+    facts = sorted({f"{f['category']}={f['value']}" for e in evidence for f in e.facts})
+    return _h("\n".join(entries) + "\n--\n" + "\n".join(facts))
+
+
+def flag_id(tool: str, criterion: str, from_state: str | None, to_state: str) -> str:
+    return "F" + _h(f"{tool}|{criterion}|{from_state or ''}|{to_state}")[:10]
+
+
+# --------------------------------------------------------------------------- selection
+def _check_tools(store: Store, tools: list[str] | None) -> list[str]:
+    from knowledge.sources import load_sources
+
+    in_store = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
+    known = list(dict.fromkeys(list(load_sources()) + in_store))
+    if not tools:
+        return in_store
+    out = []
+    for t in tools:
+        name = t.strip().lower()
+        if name not in known:
+            raise unknown_name("tool", t, known)
+        out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def _comparable_runs(store: Store, tool: str) -> list:
+    return store.conn.execute(
+        f"SELECT * FROM runs WHERE tool = ? AND status IN ({','.join('?' * len(COMPARABLE))}) ORDER BY id",
+        (tool, *COMPARABLE)).fetchall()
+
+
+def _run_info(run) -> dict:
+    stats = json.loads(run["stats"] or "{}") if run["stats"] else {}
+    return {"run_id": run["id"], "tool": run["tool"], "status": run["status"], "started_at": run["started_at"],
+            "finished_at": run["finished_at"], "stats": stats}
+
+
+def _newer_incomplete_note(store: Store, tool: str, used_id: int) -> str | None:
+    rows = store.conn.execute(
+        f"SELECT id, status FROM runs WHERE tool = ? AND id > ? AND status NOT IN ({','.join('?' * len(COMPARABLE))}) "
+        "ORDER BY id", (tool, used_id, *COMPARABLE)).fetchall()
+    if not rows:
+        return None
+    listed = ", ".join(f"run {r['id']} ({r['status']})" for r in rows)
+    return (f"{tool}: newer crawl(s) not used because they did not finish: {listed}; "
+            f"comparing run {used_id}. Run `collector crawl --tool {tool}` again to get a complete crawl.")
+
+
+def _partial_note(run) -> str | None:
+    if run["status"] != "partial":
+        return None
+    return (f"{run['tool']}: run {run['id']} is partial (some pages failed to fetch); their last good content "
+            f"was carried forward, so it is compared as is. Failed pages are listed under crawl health.")
+
+
+# --------------------------------------------------------------------------- modes
+def _reviewed(ctx: "_Context", tools: list[str], crit: list[str]) -> DiffResult:
+    store = ctx.store
+    result = DiffResult("reviewed", {}, {}, [], {})
+    reviewed = {(r["tool"], r["criterion"]): r for r in store.conn.execute("SELECT * FROM reviewed_state")}
+    for tool in tools:
+        runs = _comparable_runs(store, tool)
+        if not runs:
+            result.notes.append(f"{tool}: no complete crawl yet, nothing to compare. "
+                                f"Run `collector crawl --tool {tool}` first.")
+            continue
+        to = runs[-1]
+        for note in (_newer_incomplete_note(store, tool, to["id"]), _partial_note(to)):
+            if note:
+                result.notes.append(note)
+        result.to_runs[tool] = _run_info(to)
+        result.crawl_health[tool] = ctx.health(to)
+        from_by_run: dict[int, list[str]] = {}
+        cell_flags: dict[str, Flag | None] = {}
+        for c in crit:
+            rs = reviewed.get((tool, c))
+            base = rs["run_id"] if rs and store.get_run(rs["run_id"]) is not None else runs[0]["id"]
+            from_by_run.setdefault(base, []).append(c)
+            cell_flags[c] = _cell_flag(ctx, tool, c, base, to["id"])
+        result.from_runs[tool] = [
+            dict(_run_info(store.get_run(rid)), criteria=cs,
+                 basis="reviewed" if any((tool, c) in reviewed for c in cs) else "earliest")
+            for rid, cs in sorted(from_by_run.items())]
+        result.flags += _save(store, tool, cell_flags)
+    result.flags = [f for f in result.flags if f.status in PENDING]
+    result.flags.sort(key=_order)
+    return result
+
+
+def _explicit(ctx: "_Context", tools: list[str], crit: list[str], from_run: int | None,
+              to_run: int | None) -> DiffResult:
+    store = ctx.store
+    if from_run is None or to_run is None:
+        raise UsageError("--from and --to go together: give both run ids.", "See `collector runs` for run ids.")
+    runs = {}
+    for label, rid in (("--from", from_run), ("--to", to_run)):
+        run = store.get_run(rid)
+        if run is None:
+            raise UsageError(f"{label} {rid}: there is no crawl run {rid} in {store.path}.",
+                             "See `collector runs` for run ids.")
+        if run["status"] not in COMPARABLE:
+            raise UsageError(
+                f"{label} {rid}: run {rid} of {run['tool']} is {run['status']}, so its pages are incomplete "
+                f"and a diff would show pages that were never fetched as removed.",
+                "Pick a complete (or partial) run; see `collector runs`.")
+        runs[label] = run
+    a, b = runs["--from"], runs["--to"]
+    if a["tool"] != b["tool"]:
+        raise UsageError(f"--from {from_run} is a crawl of {a['tool']} but --to {to_run} is a crawl of {b['tool']}.",
+                         "Compare two crawls of the same tool.")
+    tool = a["tool"]
+    if tools and tool not in tools:
+        raise UsageError(f"Runs {from_run} and {to_run} are crawls of {tool}, not of {', '.join(tools)}.",
+                         "Drop --tool, or pick runs of that tool.")
+    result = DiffResult("explicit", {tool: [dict(_run_info(a), criteria=crit, basis="explicit")]},
+                        {tool: _run_info(b)}, [], {tool: ctx.health(b)}, saved=False)
+    for note in (_newer_incomplete_note(store, tool, b["id"]), _partial_note(b), _partial_note(a)):
+        if note:
+            result.notes.append(note)
+    for c in crit:
+        flag = _cell_flag(ctx, tool, c, a["id"], b["id"])
+        if flag is None:
+            continue
+        saved = get_flag(store, flag.id)
+        flag.status = saved.status if saved else "unsaved"
+        result.flags.append(flag)
+    result.flags.sort(key=_order)
+    return result
+
+
+def _order(f: Flag) -> tuple:
+    ids = criterion_ids()
+    return (f.rank, f.tool, ids.index(f.criterion) if f.criterion in ids else 99, f.id)
+
+
+# --------------------------------------------------------------------------- one cell
+def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: int) -> Flag | None:
+    old = ctx.side(from_id).get(criterion, [])
+    new = ctx.side(to_id).get(criterion, [])
+    from_state, to_state = cell_state(old), cell_state(new)
+    if from_state == to_state:
+        return None
+    m = match_passages([_item(e) for e in old], [_item(e) for e in new])
+    old_facts, new_facts = _facts(old), _facts(new)
+    gained = _fact_dict(new_facts - old_facts)
+    lost = _fact_dict(old_facts - new_facts)
+    payload = {
+        "facts_gained": gained,
+        "facts_lost": lost,
+        "added": [_cite(it.ref) for it in m.added],
+        "removed": [_cite(it.ref) for it in m.removed],
+        "changed": [_changed(o, n, r) for o, n, r in m.changed],
+        "moved": [dict(_cite(n.ref), old_url=o.ref.citation, old_heading_path=o.ref.heading_path,
+                       old_crawled_at=o.ref.fetched_at) for o, n in m.moved],
+    }
+    cues = sorted({c for it in m.added for c in _cues(it.norm)}
+                  | {c for ch in payload["changed"] for c in ch.pop("_cues")})
+    payload["cues"] = cues
+    payload["baseline"] = _baseline(tool, criterion, new_facts, lost)
+    if gained or lost or cues:
+        kind = "capability"
+    elif payload["baseline"] and payload["baseline"]["contradicts"]:
+        kind = "contradiction"
+    elif m.added or m.removed:
+        kind = "evidence"
+    else:
+        kind = "wording"
+    now = utcnow()
+    return Flag(id=flag_id(tool, criterion, from_state, to_state), tool=tool, criterion=criterion, kind=kind,
+                rank=KINDS[kind], status="open", summary=_summary(payload), from_run=from_id, to_run=to_id,
+                from_state=from_state, to_state=to_state, rules_version=ctx.rules(to_id), payload=payload,
+                created_at=now, updated_at=now)
+
+
+def _item(e: Evidence) -> Item:
+    return Item(path=e.path, heading=heading_key(e.heading_path), text=e.text, ref=e)
+
+
+def _cite(e: Evidence) -> dict:
+    return {"url": e.citation, "heading_path": list(e.heading_path), "text": e.text,
+            "crawled_at": e.fetched_at, "run_id": e.run_id}
+
+
+def _changed(o: Item, n: Item, ratio: float) -> dict:
+    ops = word_diff(o.text, n.text)
+    ins = normalise(inserted_text(ops))
+    cues = [c for c in _cues(n.norm) if c not in _cues(o.norm) or c in _cues(ins)]
+    return {"url": n.ref.citation, "old_url": o.ref.citation, "heading_path": list(n.ref.heading_path),
+            "old_heading_path": list(o.ref.heading_path), "old_text": o.text, "text": n.text, "diff": ops,
+            "similarity": round(ratio, 3), "crawled_at": n.ref.fetched_at, "old_crawled_at": o.ref.fetched_at,
+            "_cues": cues}
+
+
+def _cues(norm: str) -> set[str]:
+    return set(_CUE_RE.findall(norm))
+
+
+def _facts(evs: list[Evidence]) -> set[tuple[str, str]]:
+    return {(f["category"], f["value"]) for e in evs for f in e.facts}
+
+
+def _fact_dict(facts: set[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for cat, val in sorted(facts):
+        out.setdefault(cat, []).append(val)
+    return out
+
+
+def _summary(p: dict) -> str:
+    counts = [f"{sign}{len(p[k])} {k}" for sign, k in (("+", "added"), ("-", "removed"), ("~", "changed"),
+                                                        (">", "moved")) if p[k]]
+    facts = [f"{cat}: " + ", ".join([f"+{v}" for v in p["facts_gained"].get(cat, [])]
+                                    + [f"-{v}" for v in p["facts_lost"].get(cat, [])])
+             for cat in sorted(set(p["facts_gained"]) | set(p["facts_lost"]))]
+    parts = [", ".join(counts)] if counts else []
+    parts += facts
+    if p.get("cues"):
+        parts.append("mentions " + ", ".join(f"'{c}'" for c in p["cues"]))
+    return "; ".join(parts) or "evidence changed"
+
+
+def _baseline(tool: str, criterion: str, facts: set[tuple[str, str]], lost: dict) -> dict | None:
+    """The study's claim for the cell, and where the current facts disagree with it."""
+    try:
+        from knowledge.baseline import baseline_for
+    except ImportError:
+        return None
+    claim = baseline_for(tool, criterion)
+    if claim is None:
+        return None
+    claimed = {cat: set(vals) for cat, vals in (getattr(claim, "facts", None) or {}).items()}
+    now: dict[str, set[str]] = {}
+    for cat, val in facts:
+        now.setdefault(cat, set()).add(val)
+    not_in_baseline = {cat: sorted(now.get(cat, set()) - vals) for cat, vals in claimed.items()}
+    lost_claimed = {cat: sorted(set(lost.get(cat, [])) & vals) for cat, vals in claimed.items()}
+    not_in_baseline = {k: v for k, v in not_in_baseline.items() if v}
+    lost_claimed = {k: v for k, v in lost_claimed.items() if v}
+    return {"claim": getattr(claim, "claim", ""), "status": getattr(claim, "status", ""),
+            "citations": list(getattr(claim, "citations", ()) or ()),
+            "facts": {cat: sorted(v) for cat, v in claimed.items()},
+            "docs_not_in_baseline": not_in_baseline, "baseline_lost_in_docs": lost_claimed,
+            "contradicts": bool(not_in_baseline or lost_claimed)}
+
+
+# --------------------------------------------------------------------------- saving
+def _save(store: Store, tool: str, cell_flags: dict[str, Flag | None]) -> list[Flag]:
+    """Insert new flags, reopen superseded ones that are current again, supersede stale ones."""
+    out = []
+    now = utcnow()
+    with store.transaction() as conn:
+        for criterion, flag in cell_flags.items():
+            keep = flag.id if flag else ""
+            conn.execute(f"UPDATE flags SET status = 'superseded', updated_at = ? WHERE tool = ? AND criterion = ? "
+                         f"AND status IN ({','.join('?' * len(PENDING))}) AND id != ?",
+                         (now, tool, criterion, *PENDING, keep))
+            if flag is None:
+                continue
+            row = conn.execute("SELECT * FROM flags WHERE id = ?", (flag.id,)).fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO flags (id, tool, criterion, kind, rank, summary, from_run, to_run, from_state, "
+                    "to_state, rules_version, payload, status, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?)",
+                    (flag.id, tool, criterion, flag.kind, flag.rank, flag.summary, flag.from_run, flag.to_run,
+                     flag.from_state, flag.to_state, flag.rules_version, json.dumps(flag.payload), now, now))
+            else:
+                status = "open" if row["status"] == "superseded" else row["status"]
+                # Same states, so the same evidence; the runs may be newer crawls of identical content.
+                conn.execute("UPDATE flags SET status = ?, kind = ?, rank = ?, summary = ?, to_run = ?, "
+                             "payload = ?, rules_version = ?, updated_at = CASE WHEN status = ? THEN updated_at "
+                             "ELSE ? END WHERE id = ?",
+                             (status, flag.kind, flag.rank, flag.summary, flag.to_run, json.dumps(flag.payload),
+                              flag.rules_version, status, now, flag.id))
+            out.append(Flag.from_row(conn.execute("SELECT * FROM flags WHERE id = ?", (flag.id,)).fetchone()))
+    return out
+
+
+def _select_flags(store: Store, statuses: tuple[str, ...], tools, criteria) -> list[Flag]:
+    sql = f"SELECT * FROM flags WHERE status IN ({','.join('?' * len(statuses))})"
+    args: list = list(statuses)
+    if tools:
+        sql += f" AND tool IN ({','.join('?' * len(tools))})"
+        args += list(tools)
+    if criteria:
+        sql += f" AND criterion IN ({','.join('?' * len(criteria))})"
+        args += list(criteria)
+    return sorted((Flag.from_row(r) for r in store.conn.execute(sql, args)), key=_order)
+
+
+def _reviewed_flags(store: Store, tools: list[str], crit: list[str], exclude: set[str]) -> list[Flag]:
+    return [f for f in _select_flags(store, REVIEWED, tools, crit) if f.id not in exclude]
+
+
+def _attach_decisions(store: Store, flags: list[Flag]) -> None:
+    if not flags:
+        return
+    try:
+        rows = store.conn.execute(
+            "SELECT d.* FROM decisions d JOIN (SELECT flag_id, MAX(id) AS id FROM decisions "
+            "WHERE decision != 'note' GROUP BY flag_id) last ON last.id = d.id").fetchall()
+    except Exception:  # a store without the review tables: no decisions to show
+        return
+    latest = {r["flag_id"]: {"decision": r["decision"], "note": r["note"], "reviewer": r["reviewer"],
+                             "decided_at": r["decided_at"]} for r in rows}
+    for f in flags:
+        if f.id in latest:
+            f.decision = latest[f.id]
+
+
+# --------------------------------------------------------------------------- fairness
+def _fair(ctx: "_Context", result: DiffResult, crit: list[str]) -> dict[str, list[dict]]:
+    """For each flagged criterion, the same criterion for every tool: evidence count, open flags."""
+    store = ctx.store
+    flagged = [c for c in crit if any(f.criterion == c and f.status in PENDING for f in result.flags)]
+    all_tools = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
+    out: dict[str, list[dict]] = {}
+    for c in flagged:
+        rows = []
+        for tool in all_tools:
+            runs = _comparable_runs(store, tool)
+            if not runs:
+                continue
+            evs = ctx.side(runs[-1]["id"]).get(c, [])
+            n_open = store.conn.execute(
+                f"SELECT COUNT(*) FROM flags WHERE tool = ? AND criterion = ? AND status IN "
+                f"({','.join('?' * len(PENDING))})", (tool, c, *PENDING)).fetchone()[0]
+            rows.append({"tool": tool, "run_id": runs[-1]["id"], "crawled_at": runs[-1]["started_at"],
+                         "evidence": len(evs), "pages": len({e.path for e in evs}), "open_flags": n_open,
+                         "flagged_here": any(f.tool == tool and f.criterion == c for f in result.flags)})
+        out[c] = rows
+    return out
+
+
+# --------------------------------------------------------------------------- evidence per side
+class _Context:
+    """Evidence per run for one diff invocation, with failed / possibly-gone pages carried forward."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._raw: dict[int, list[Evidence]] = {}
+        self._sides: dict[int, dict[str, list[Evidence]]] = {}
+        self._rules: dict[int, str] = {}
+
+    def rules(self, run_id: int) -> str:
+        if run_id not in self._rules:
+            from knowledge.evidence import _run_source
+
+            self._rules[run_id] = rules_key(_run_source(self.store, run_id)[1])
+        return self._rules[run_id]
+
+    def raw(self, run_id: int) -> list[Evidence]:
+        if run_id not in self._raw:
+            self._raw[run_id] = run_evidence(self.store, run_id)
+        return self._raw[run_id]
+
+    def side(self, run_id: int) -> dict[str, list[Evidence]]:
+        """{criterion: [Evidence]} as this run holds it, pages without a verdict of removal kept."""
+        if run_id in self._sides:
+            return self._sides[run_id]
+        evs = list(self.raw(run_id))
+        for f in self._carried(run_id):
+            src = self._last_content(run_id, f["url"])
+            if src is not None:
+                evs += [e for e in self.raw(src) if e.url == f["url"]]
+        by_crit: dict[str, list[Evidence]] = {}
+        for e in evs:
+            by_crit.setdefault(e.criterion, []).append(e)
+        self._sides[run_id] = by_crit
+        return by_crit
+
+    def _carried(self, run_id: int) -> list:
+        rows = self.store.conn.execute(
+            "SELECT * FROM fetches WHERE run_id = ? AND sha256 IS NULL AND outcome IN "
+            f"({','.join('?' * (len(CARRIED_OUTCOMES) + 1))})", (run_id, *CARRIED_OUTCOMES, "gone")).fetchall()
+        prev = self._previous_run(run_id)
+        return [r for r in rows if r["outcome"] != "gone" or not self._gone_before(prev, r["url"])]
+
+    def _previous_run(self, run_id: int) -> int | None:
+        run = self.store.get_run(run_id)
+        row = self.store.conn.execute(
+            "SELECT id FROM runs WHERE tool = ? AND id < ? AND status != 'running' ORDER BY id DESC LIMIT 1",
+            (run["tool"], run_id)).fetchone()
+        return row["id"] if row else None
+
+    def _gone_before(self, prev: int | None, url: str) -> bool:
+        if prev is None:
+            return False
+        row = self.store.conn.execute("SELECT outcome FROM fetches WHERE run_id = ? AND url = ?",
+                                      (prev, url)).fetchone()
+        return bool(row) and row["outcome"] == "gone"
+
+    def _last_content(self, run_id: int, url: str) -> int | None:
+        run = self.store.get_run(run_id)
+        row = self.store.conn.execute(
+            "SELECT f.run_id FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.url = ? "
+            "AND f.run_id < ? AND f.sha256 IS NOT NULL ORDER BY f.run_id DESC LIMIT 1",
+            (run["tool"], url, run_id)).fetchone()
+        return row["run_id"] if row else None
+
+    def health(self, run) -> dict:
+        """Crawl health of the run used as the new side: pages that failed or may be gone."""
+        rows = self.store.run_fetches(run["id"])
+        prev = self._previous_run(run["id"])
+        out: dict[str, list] = {"failed": [], "possibly_gone": [], "gone": [], "skipped": [], "blocked": []}
+        for r in rows:
+            entry = {"url": r["url"], "http_status": r["http_status"], "reason": r["reason"],
+                     "fetched_at": r["fetched_at"]}
+            if r["outcome"] == "failed":
+                entry["evidence_kept"] = bool(r["sha256"]) or self._last_content(run["id"], r["url"]) is not None
+                out["failed"].append(entry)
+            elif r["outcome"] == "gone":
+                out["gone" if self._gone_before(prev, r["url"]) else "possibly_gone"].append(entry)
+            elif r["outcome"] in ("skipped", "blocked"):
+                out[r["outcome"]].append(entry)
+        out["run_id"] = run["id"]
+        out["status"] = run["status"]
+        return out
+
+
+def _h(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:16]

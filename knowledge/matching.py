@@ -1,0 +1,216 @@
+"""Matching passages across two crawls, and the noise-free text form used to compare them.
+
+Pure functions, no store access. The diff calls `match_passages` once per tool x criterion cell.
+
+Noise never counts as a change: before comparing, text is lower-cased, version-like tokens
+(2.10.3, v1.2, 1.0rc1), ISO dates/times and build hashes become placeholders, and punctuation and
+whitespace are dropped. So case/punctuation-only edits, version bumps and build stamps compare
+equal, while every real word change shows.
+
+Matching runs in passes, cheapest first, each on what the previous one left:
+  1. same place (page path + heading path) and same normalised text -> unchanged
+     (position is ignored: reordering within a page or section is noise);
+  2. same normalised text elsewhere -> moved (other page or other section);
+  3. similar words (token-set Jaccard prefilter, then difflib on word tokens) -> changed;
+  4. the rest -> removed (old side) / added (new side).
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Sequence
+
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:z|[+-]\d{2}:?\d{2})?)?\b")
+_VERSION = re.compile(r"\bv?\d+(?:\.\d+)+(?:[-.]?(?:rc|a|b|alpha|beta|dev|post)\.?\d*)?\b")
+# A build hash: 7+ hex characters with at least one digit and one letter (git short sha and longer).
+_HASH = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,64}\b")
+_NONWORD = re.compile(r"[\W_]+")
+
+SIMILAR = 0.5          # difflib word ratio at or above which two passages are "the same, reworded"
+_PREFILTER = 0.25      # token-set Jaccard below which the (costlier) ratio is not computed
+_COMMON = 200          # tokens in more passages than this do not propose candidates
+
+
+def normalise(text: str) -> str:
+    """The comparison form of a text: noise removed, words kept."""
+    s = text.lower()
+    s = _DATE.sub(" zzdate ", s)
+    s = _HASH.sub(" zzhash ", s)
+    s = _VERSION.sub(" zzver ", s)
+    return " ".join(_NONWORD.sub(" ", s).split())
+
+
+def norm_hash(text: str) -> str:
+    return hashlib.sha1(normalise(text).encode()).hexdigest()[:16]
+
+
+def heading_key(heading_path: Sequence[str]) -> str:
+    return " > ".join(normalise(h) for h in heading_path)
+
+
+@dataclass
+class Item:
+    """One passage of one side of a cell, as the matcher sees it. `ref` is the caller's object."""
+
+    path: str
+    heading: str                 # heading_key(...)
+    text: str
+    ref: object = None
+    norm: str = field(init=False)
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.norm = normalise(self.text)
+        self.key = hashlib.sha1(self.norm.encode()).hexdigest()[:16]
+
+    @property
+    def place(self) -> tuple[str, str]:
+        return self.path, self.heading
+
+
+@dataclass
+class Match:
+    added: list[Item] = field(default_factory=list)
+    removed: list[Item] = field(default_factory=list)
+    changed: list[tuple[Item, Item, float]] = field(default_factory=list)   # (old, new, ratio)
+    moved: list[tuple[Item, Item]] = field(default_factory=list)           # (old, new)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed or self.moved)
+
+
+def match_passages(old: Sequence[Item], new: Sequence[Item]) -> Match:
+    result = Match()
+    # Pass 1: same place, same text (as multisets: duplicated passages pair up one to one).
+    by_place_key: dict[tuple, list[Item]] = defaultdict(list)
+    for it in old:
+        by_place_key[(it.place, it.key)].append(it)
+    rest_new: list[Item] = []
+    for it in new:
+        bucket = by_place_key.get((it.place, it.key))
+        if bucket:
+            bucket.pop()
+        else:
+            rest_new.append(it)
+    rest_old = [it for bucket in by_place_key.values() for it in bucket]
+    if not rest_old or not rest_new:
+        result.removed, result.added = rest_old, rest_new
+        return result
+
+    # Pass 2: same text, other place -> moved. Prefer a counterpart on the same page.
+    by_key: dict[str, list[Item]] = defaultdict(list)
+    for it in rest_old:
+        by_key[it.key].append(it)
+    still_new: list[Item] = []
+    for it in rest_new:
+        bucket = by_key.get(it.key)
+        if not bucket:
+            still_new.append(it)
+            continue
+        same_page = [o for o in bucket if o.path == it.path]
+        o = same_page[0] if same_page else bucket[0]
+        bucket.remove(o)
+        result.moved.append((o, it))
+    still_old = [it for bucket in by_key.values() for it in bucket]
+
+    # Pass 3: similar text -> changed, best pairs first.
+    pairs = _similar_pairs(still_old, still_new)
+    used_old: set[int] = set()
+    used_new: set[int] = set()
+    for score, _bonus, i, j, ratio in sorted(pairs, reverse=True):
+        if i in used_old or j in used_new:
+            continue
+        used_old.add(i)
+        used_new.add(j)
+        result.changed.append((still_old[i], still_new[j], ratio))
+    result.removed = [o for i, o in enumerate(still_old) if i not in used_old]
+    result.added = [n for j, n in enumerate(still_new) if j not in used_new]
+    return result
+
+
+def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, int, int, float]]:
+    """Candidate (score, same-place bonus, i, j, ratio) pairs with ratio >= SIMILAR."""
+    if not old or not new:
+        return []
+    new_sets = [set(n.norm.split()) for n in new]
+    postings: dict[str, list[int]] = defaultdict(list)
+    for j, toks in enumerate(new_sets):
+        for t in toks:
+            postings[t].append(j)
+    out = []
+    for i, o in enumerate(old):
+        o_toks = o.norm.split()
+        o_set = set(o_toks)
+        shared: dict[int, int] = defaultdict(int)
+        for t in o_set:
+            hits = postings.get(t)
+            if hits and len(hits) <= _COMMON:
+                for j in hits:
+                    shared[j] += 1
+        for j in shared:
+            n_set = new_sets[j]
+            inter = len(o_set & n_set)
+            if inter / (len(o_set | n_set) or 1) < _PREFILTER:
+                continue
+            sm = difflib.SequenceMatcher(None, o_toks, new[j].norm.split(), autojunk=False)
+            if sm.real_quick_ratio() < SIMILAR or sm.quick_ratio() < SIMILAR:
+                continue
+            ratio = sm.ratio()
+            if ratio >= SIMILAR:
+                bonus = int(o.place == new[j].place) + int(o.path == new[j].path)
+                out.append((round(ratio, 6), bonus, i, j, ratio))
+    return out
+
+
+# --------------------------------------------------------------------------- word diff
+def word_diff(old: str, new: str) -> list[dict]:
+    """Word-level ops between two texts: [{"op": "equal"|"delete"|"insert", "text": ...}].
+
+    Words are compared in their normalised form, so noise (case, punctuation, versions) inside a
+    reworded passage shows as equal; the text shown is the new side's (the old side's for deletes).
+    """
+    a, b = old.split(), new.split()
+    ka, kb = [normalise(w) for w in a], [normalise(w) for w in b]
+    ops: list[dict] = []
+
+    def emit(op: str, words: list[str]) -> None:
+        if not words:
+            return
+        if ops and ops[-1]["op"] == op:
+            ops[-1]["text"] += " " + " ".join(words)
+        else:
+            ops.append({"op": op, "text": " ".join(words)})
+
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, ka, kb, autojunk=False).get_opcodes():
+        if tag == "equal":
+            emit("equal", b[j1:j2])
+        else:
+            emit("delete", a[i1:i2])
+            emit("insert", b[j1:j2])
+    return ops
+
+
+def render_diff(ops: list[dict], context: int | None = 12) -> str:
+    """[-old-]{+new+} rendering; long unchanged runs are shortened to `context` words each side."""
+    parts = []
+    for k, op in enumerate(ops):
+        if op["op"] == "delete":
+            parts.append(f"[-{op['text']}-]")
+        elif op["op"] == "insert":
+            parts.append(f"{{+{op['text']}+}}")
+        else:
+            words = op["text"].split()
+            if context is not None and len(words) > 2 * context + 1:
+                head = words[:context] if k > 0 else []
+                tail = words[-context:] if k < len(ops) - 1 else []
+                words = head + ["..."] + tail
+            parts.append(" ".join(words))
+    return " ".join(parts)
+
+
+def inserted_text(ops: list[dict]) -> str:
+    return " ".join(op["text"] for op in ops if op["op"] == "insert")
