@@ -265,6 +265,62 @@ def facts_cmd(
                  for r in rows])
 
 
+# ----------------------------------------------------------------------------- diff
+@command(name="diff")
+def diff_cmd(
+    tool: Annotated[Optional[list[str]], typer.Option(
+        "--tool", help="Only this tool (repeat for several; see `collector sources`).", show_default=False)] = None,
+    criterion: Annotated[Optional[list[str]], typer.Option(
+        "--criterion", help="Only this criterion (repeat for several; see `collector criteria`).",
+        show_default=False)] = None,
+    from_run: Annotated[Optional[int], typer.Option(
+        "--from", help="Compare from this crawl run (with --to; see `collector runs`). Nothing is saved.",
+        show_default=False)] = None,
+    to_run: Annotated[Optional[int], typer.Option(
+        "--to", help="Compare to this crawl run (with --from; same tool).", show_default=False)] = None,
+    json_out: JsonOpt = False,
+    exit_code: Annotated[bool, typer.Option(
+        "--exit-code", help="Exit with status 1 when flags wait for review (for schedulers).")] = False,
+    show_all: Annotated[bool, typer.Option(
+        "--all", help="Also list flags already reviewed, with their latest decision.")] = False,
+    fair: Annotated[bool, typer.Option(
+        "--compare", "--fair", help="For each flagged criterion, show the same criterion for the other "
+                                    "tools (evidence count, open flags), so the comparison stays fair.")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Show what evidence changed per tool x criterion since the last review, and flag it for review.
+
+    Compares each tool's latest complete crawl with the crawl last reviewed for each criterion (the
+    first time: the earliest crawl). Noise (site chrome, whitespace, case, punctuation, version bumps,
+    reordering) is ignored. Failed and possibly-gone pages are listed under crawl health, not as removals.
+    """
+    from knowledge.diff import run_diff
+    from knowledge.diff_render import compare_lines, detail_lines, health_lines, summary_rows
+
+    store = _open_store(db)
+    result = run_diff(store, tools=tool, criteria=criterion, from_run=from_run, to_run=to_run,
+                      include_reviewed=show_all, fair=fair)
+    for note in result.notes:
+        err.print(safe(note), markup=False)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        if result.flags:
+            print_table(f"Changed evidence ({len(result.pending)} waiting for review)",
+                        ["flag", "tool", "criterion", "kind", "status", "summary"], summary_rows(result))
+            for line in detail_lines(result) + compare_lines(result):
+                out.print(line, markup=False)
+        else:
+            err.print("No evidence changed since the last review." if result.mode == "reviewed"
+                      else "No evidence changed between these two crawls.")
+        if result.crawl_health:
+            out.print("\nCrawl health", markup=False)
+            for line in health_lines(result):
+                out.print(line, markup=False)
+    if exit_code and result.pending:
+        raise typer.Exit(code=1)
+
+
 # ----------------------------------------------------------------------------- weekly operation
 @command(name="schedule")
 def schedule_cmd(
