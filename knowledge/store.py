@@ -69,6 +69,9 @@ class Store:
                              "Pass --db PATH (or set COLLECTOR_DB) to a writable location.") from None
         if path.exists() and path.is_dir():
             raise StoreError(f"The store path {path} is a folder.", "Pass --db PATH to a file.")
+        if _truncated(path):
+            raise StoreError(f"The store {path} is not a readable collector database (the file is cut short).",
+                             "Move it aside (or restore a backup) and run again, or pass --db PATH to another store.")
         try:
             conn = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
@@ -253,6 +256,30 @@ def _pid_alive(pid: int | None) -> bool:
             return fh.read().split(") ", 1)[1][:1] != "Z"
     except OSError:
         return True
+
+
+def _truncated(path: Path) -> bool:
+    """Is the file shorter than the page count its own header states? (e.g. a copy cut short)
+
+    SQLite itself only notices when a query reaches a missing page, deep inside some command.
+    The header's size is trusted only when SQLite marks it valid, and only when no WAL file is
+    left over: after a crash, pages still waiting in the WAL legitimately extend the database.
+    """
+    try:
+        if Path(f"{path}-wal").exists() and Path(f"{path}-wal").stat().st_size > 0:
+            return False
+        with open(path, "rb") as fh:
+            header = fh.read(100)
+        size = path.stat().st_size
+    except OSError:
+        return False
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return False   # not SQLite at all: sqlite3 says so itself
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    valid = pages > 0 and header[24:28] == header[92:96]
+    return valid and size < pages * page_size
 
 
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
