@@ -349,6 +349,188 @@ def schedule_cmd(
     err.print("Install it as described in the comments at the top (details: docs/scheduling.md).")
 
 
+# ----------------------------------------------------------------------------- review
+review_app = typer.Typer(
+    help="Review flagged changes, one tool x criterion cell at a time. Without a subcommand: the "
+         "interactive queue (one keystroke per decision; q quits, `collector review` resumes). "
+         "Decisions are kept as an append-only history (who, when, on which crawl).",
+    add_completion=False,
+)
+app.add_typer(review_app, name="review")
+
+ReviewToolOpt = Annotated[Optional[list[str]], typer.Option(
+    "--tool", help="Only flags of this tool (repeat for several; see `collector sources`).", show_default=False)]
+ReviewCriterionOpt = Annotated[Optional[list[str]], typer.Option(
+    "--criterion", help="Only flags of this criterion (repeat for several; see `collector criteria`).",
+    show_default=False)]
+ReviewerOpt = Annotated[Optional[str], typer.Option(
+    "--reviewer", help="Who decides (recorded with the decision). Default: `git config user.name`, "
+                       "else your login name.", show_default=False)]
+NoteOpt = Annotated[Optional[str], typer.Option("--note", help="A reason for the decision, kept in the history.",
+                                                show_default=False)]
+FlagIdArg = Annotated[str, typer.Argument(help="Flag id, or a unique start of it (see `collector review list`).")]
+
+
+def _review_interactive(
+    ctx: typer.Context, db: DbOpt = None, tool: ReviewToolOpt = None, criterion: ReviewCriterionOpt = None,
+    reviewer: ReviewerOpt = None,
+    script: Annotated[bool, typer.Option(
+        "--script", help="Read one key per line from stdin (for scripts and tests; also COLLECTOR_REVIEW_SCRIPT=1).")] = False,
+) -> None:
+    """Review open flags one by one, most important first: a accept, d dismiss, u uncertain,
+    n note, s skip, b back, q quit, ? help. Each decision is saved at once."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from knowledge import review
+    from knowledge.errors import UsageError
+    from knowledge.review_session import run_session
+
+    script = script or os.environ.get("COLLECTOR_REVIEW_SCRIPT") == "1"
+    if not script and not sys.stdin.isatty() and not sys.stdout.isatty():
+        raise UsageError("`collector review` is interactive, but neither input nor output is a terminal.",
+                         "Use `collector review list`, `collector review show ID` and `collector review "
+                         "accept|dismiss|uncertain ID`, or pass --script to read one key per line from stdin.")
+    line_mode = script or not sys.stdin.isatty()
+
+    def read_key() -> str:
+        if line_mode:
+            return sys.stdin.readline()
+        key = click.getchar()
+        return "q" if key in ("\x03", "\x04") else key   # Ctrl-C / Ctrl-D quit, keeping decisions
+
+    def read_line(prompt: str) -> str:
+        out.print(prompt, end="", markup=False)
+        return sys.stdin.readline()
+
+    with _open_store(db) as store:
+        flags = review.queue(store, tool, criterion)
+        run_session(store, flags, read_key=read_key, read_line=read_line, console=out,
+                    reviewer=review.reviewer_name(reviewer))
+
+
+review_app.callback(invoke_without_command=True)(_errors_to_exit_codes(_review_interactive))
+
+
+@command(review_app, name="list")
+def review_list_cmd(
+    db: DbOpt = None, tool: ReviewToolOpt = None, criterion: ReviewCriterionOpt = None,
+    all_flags: Annotated[bool, typer.Option("--all", help="Also decided and superseded flags.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """List the flags waiting for review (the queue, in order), or all flags with --all."""
+    from knowledge import review
+
+    with _open_store(db) as store:
+        flags = review.list_flags(store, tool, criterion, include_all=all_flags)
+    if json_out:
+        return print_json([f.to_dict() for f in flags])
+    if not flags:
+        err.print("No flags" + ("." if all_flags else " waiting for review.") + " `collector diff` creates them after a crawl.")
+        return
+    print_table("Flags" if all_flags else "Review queue", ["id", "rank", "kind", "tool", "criterion", "status", "summary"],
+                [[f.id, str(f.rank), f.kind, f.tool, f.criterion, f.status, f.summary] for f in flags])
+
+
+@command(review_app, name="show")
+def review_show_cmd(flag_id: FlagIdArg, db: DbOpt = None, json_out: JsonOpt = False) -> None:
+    """Show one flag in full: study claim, old and new evidence with word highlights, facts, citations.
+
+    Also the crawl dates compared and earlier decisions; --json gives all of it as data."""
+    from knowledge import review
+    from knowledge.review_session import render_flag
+
+    with _open_store(db) as store:
+        if json_out:
+            return print_json(review.describe(store, flag_id))
+        render_flag(out, store, review.get_flag(store, flag_id).id)
+
+
+def _decide_cmd(decision: str, flag_id: str, db, note, reviewer) -> None:
+    from knowledge import review
+
+    with _open_store(db) as store:
+        d = review.decide(store, flag_id, decision, note=note, reviewer=reviewer)
+    err.print(f"Recorded: {d.decision} for flag {safe(d.flag_id)} ({safe(d.tool)} x {safe(d.criterion)}) "
+              f"by {safe(d.reviewer)} at {d.decided_at}.", markup=False)
+
+
+@command(review_app, name="accept")
+def review_accept_cmd(flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
+    """Accept a flag: its new evidence becomes the reviewed state of the cell."""
+    _decide_cmd("accepted", flag_id, db, note, reviewer)
+
+
+@command(review_app, name="dismiss")
+def review_dismiss_cmd(flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
+    """Dismiss a flag: seen, not relevant. The change is not flagged again (the report shows it as dismissed)."""
+    _decide_cmd("dismissed", flag_id, db, note, reviewer)
+
+
+@command(review_app, name="uncertain")
+def review_uncertain_cmd(flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
+    """Mark a flag uncertain: it stays in the queue (after the open flags) for a second look."""
+    _decide_cmd("uncertain", flag_id, db, note, reviewer)
+
+
+@command(review_app, name="note")
+def review_note_cmd(
+    flag_id: FlagIdArg, text: Annotated[str, typer.Argument(help="The note (quote it).")],
+    reviewer: ReviewerOpt = None, db: DbOpt = None,
+) -> None:
+    """Add a note to a flag without changing its status."""
+    _decide_cmd("note", flag_id, db, text, reviewer)
+
+
+@command(review_app, name="history")
+def review_history_cmd(
+    tool: Annotated[Optional[str], typer.Argument(help="Only this tool.")] = None,
+    criterion: Annotated[Optional[str], typer.Argument(help="Only this criterion.")] = None,
+    db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Every review decision, oldest first: who decided what, when, with which note, on which crawl."""
+    from knowledge import review
+
+    with _open_store(db) as store:
+        rows = review.history(store, tool, criterion)
+    if json_out:
+        return print_json([d.to_dict() for d in rows])
+    if not rows:
+        err.print("No review decisions yet. Start with `collector review`.")
+        return
+    print_table("Review history", ["when", "reviewer", "decision", "tool", "criterion", "flag", "crawl run", "note"],
+                [[d.decided_at, d.reviewer, d.decision, d.tool, d.criterion, d.flag_id,
+                  "" if d.to_run is None else str(d.to_run), d.note or ""] for d in rows])
+
+
+# ----------------------------------------------------------------------------- report
+@command(name="report")
+def report_cmd(
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="md (Markdown), html (one self-contained page to open or share), csv or json "
+                               "(the matrix as data, one row per tool x criterion).")] = "md",
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
+    tool: Annotated[Optional[list[str]], typer.Option(
+        "--tool", help="Only this tool (repeat for several). Default: every tool.", show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """The comparison matrix (tool x criterion) like the study's table, but current.
+
+    Per cell: the study's claim, today's facts and passages, when the evidence last changed, the review
+    status, markers for unreviewed changes and missing evidence, and the best citations with crawl dates."""
+    from knowledge import report
+
+    report.check_format(fmt)
+    with _open_store(db) as store:
+        text = report.make_report(store, fmt, tool)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    report.write_report(text, output)
+    err.print(f"Report ({fmt}) written to {safe(output)}.", markup=False)
+
+
+
 def main() -> None:  # console script entry point
     app()
 

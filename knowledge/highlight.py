@@ -12,7 +12,7 @@ from rich.markup import escape
 
 from knowledge.textsafe import safe
 
-_TOKENS = re.compile(r"\s+|[^\s]+")
+_TOKENS = re.compile(r"\s+|\w+|[^\w\s]+")
 
 
 def markup(text: object, *, keep_newlines: bool = True) -> str:
@@ -35,18 +35,23 @@ def word_diff(old: str, new: str) -> list[tuple[str, str]]:
     return ops
 
 
-def rich_word_diff(old: str, new: str) -> str:
-    """Removed words red and struck through, added words green, the rest plain."""
+def _mark(op: str, text: str, plain: bool) -> str:
+    """One changed run of words: coloured, or `[-removed-]` / `{+added+}` (git's word-diff
+    notation) when the output has no colours, so the change stays visible in a pipe or a log."""
+    if plain:
+        return markup(f"[-{text}-]" if op == "delete" else f"{{+{text}+}}")
+    return f"[{'red strike' if op == 'delete' else 'bold green'}]{markup(text)}[/]"
+
+
+def rich_word_diff(old: str, new: str, *, plain: bool = False) -> str:
+    """Removed words red and struck through, added words green, the rest as is."""
     parts = []
     for op, text in word_diff(safe(old), safe(new)):
-        if op == "equal":
+        if op == "equal" or not text.strip():
             parts.append(markup(text))
-        elif text.strip():
-            style = "red strike" if op == "delete" else "bold green"
-            lead, core, trail = _split_space(text)
-            parts.append(f"{markup(lead)}[{style}]{markup(core)}[/]{markup(trail)}")
         else:
-            parts.append(markup(text))
+            lead, core, trail = _split_space(text)
+            parts.append(f"{markup(lead)}{_mark(op, core, plain)}{markup(trail)}")
     return "".join(parts)
 
 
@@ -56,13 +61,35 @@ def _split_space(text: str) -> tuple[str, str, str]:
     return text[:start], core, text[start + len(core):]
 
 
-def fact_label(fact: object) -> str:
-    """A fact from a flag payload or the baseline as 'category: value' (plain text, not yet safe)."""
-    if isinstance(fact, dict):
-        category, value = fact.get("category"), fact.get("value")
-        if category and value is not None:
-            return f"{category}: {value}"
-        return ", ".join(f"{k}={v}" for k, v in fact.items())
-    if isinstance(fact, (list, tuple)) and len(fact) == 2:
-        return f"{fact[0]}: {fact[1]}"
-    return str(fact)
+def rich_diff_ops(ops: list, *, plain: bool = False) -> str:
+    """Render word-diff ops as computed by `collector diff` ([{"op", "text"}], words joined by
+    spaces) the same way; malformed entries are skipped rather than trusted."""
+    parts = []
+    for item in ops:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            continue
+        op, text = item.get("op"), item["text"]
+        parts.append(_mark(op, text, plain) if op in ("delete", "insert") else markup(text))
+    return " ".join(parts)
+
+
+def fact_labels(facts: object) -> list[str]:
+    """Facts from a flag payload or the baseline as 'category: value' strings (not yet safe).
+
+    Accepts {category: [values]} (what `collector diff` stores), or a list of
+    {"category", "value"} dicts / (category, value) pairs / plain strings."""
+    if isinstance(facts, dict):
+        out = []
+        for category, values in facts.items():
+            values = values if isinstance(values, (list, tuple, set)) else [values]
+            out += [f"{category}: {v}" for v in values]
+        return out
+    out = []
+    for fact in facts or []:
+        if isinstance(fact, dict) and fact.get("category") and fact.get("value") is not None:
+            out.append(f"{fact['category']}: {fact['value']}")
+        elif isinstance(fact, (list, tuple)) and len(fact) == 2:
+            out.append(f"{fact[0]}: {fact[1]}")
+        else:
+            out.append(str(fact))
+    return out

@@ -154,10 +154,17 @@ def queue(store: Store, tools: list[str] | None = None, criteria: list[str] | No
     criterion; flags marked 'uncertain' come after every open flag, in the same order."""
     tools, criteria = check_tools(store, tools), check_criteria(criteria)
     extra, args = _where(tools, criteria)
-    rows = store.conn.execute(
-        "SELECT * FROM flags WHERE status IN ('open', 'uncertain')" + extra +
-        " ORDER BY status = 'uncertain', rank, tool, criterion, created_at, id", args).fetchall()
-    return [ReviewFlag.from_row(r) for r in rows]
+    rows = store.conn.execute("SELECT * FROM flags WHERE status IN ('open', 'uncertain')" + extra, args)
+    return sorted((ReviewFlag.from_row(r) for r in rows), key=lambda f: (f.status == "uncertain", *_order(f)))
+
+
+def _order(flag: ReviewFlag) -> tuple:
+    """Most important first: rank, then tool, then the checklist's criterion order (as `collector diff`)."""
+    from knowledge.checklist import criterion_ids
+
+    ids = criterion_ids()
+    return (flag.rank, flag.tool, ids.index(flag.criterion) if flag.criterion in ids else len(ids),
+            flag.created_at or "", flag.id)
 
 
 def list_flags(store: Store, tools: list[str] | None = None, criteria: list[str] | None = None,
@@ -167,9 +174,8 @@ def list_flags(store: Store, tools: list[str] | None = None, criteria: list[str]
         return queue(store, tools, criteria)
     tools, criteria = check_tools(store, tools), check_criteria(criteria)
     extra, args = _where(tools, criteria)
-    rows = store.conn.execute("SELECT * FROM flags WHERE 1" + extra +
-                              " ORDER BY rank, tool, criterion, created_at, id", args).fetchall()
-    return [ReviewFlag.from_row(r) for r in rows]
+    rows = store.conn.execute("SELECT * FROM flags WHERE 1" + extra, args)
+    return sorted((ReviewFlag.from_row(r) for r in rows), key=_order)
 
 
 def get_flag(store: Store, flag_id: str) -> ReviewFlag:

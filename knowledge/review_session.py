@@ -17,7 +17,7 @@ from typing import Callable
 
 from rich.console import Console
 
-from knowledge.highlight import fact_label, markup, rich_word_diff
+from knowledge.highlight import fact_labels, markup, rich_diff_ops, rich_word_diff
 from knowledge.review import ReviewFlag, decide, describe
 
 KEYS = {
@@ -139,14 +139,22 @@ def render_flag(console: Console, store, flag_id: str, *, position: int | None =
     else:
         console.print("[bold]The study says:[/] [dim](nothing for this cell)[/]")
     payload = flag["payload"] or {}
+    against = payload.get("baseline") if isinstance(payload.get("baseline"), dict) else {}
+    for label, key in (("Documented now, not in the study", "docs_not_in_baseline"),
+                       ("In the study, gone from the docs", "baseline_lost_in_docs")):
+        facts = fact_labels(against.get(key))
+        if facts:
+            console.print(f"[bold yellow]{label}:[/] " + ", ".join(markup(f) for f in facts))
     _passages(console, "Changed", payload.get("changed"), "changed")
     _passages(console, "Added", payload.get("added"), "added")
     _passages(console, "Removed", payload.get("removed"), "removed")
     _passages(console, "Moved", payload.get("moved"), "moved")
     for label, key, style, sign in (("Facts gained", "facts_gained", "green", "+"), ("Facts lost", "facts_lost", "red", "-")):
-        facts = payload.get(key) or []
+        facts = fact_labels(payload.get(key))
         if facts:
-            console.print(f"[bold]{label}:[/] " + ", ".join(f"[{style}]{sign} {markup(fact_label(f))}[/]" for f in facts))
+            console.print(f"[bold]{label}:[/] " + ", ".join(f"[{style}]{sign} {markup(f)}[/]" for f in facts))
+    if payload.get("cues"):
+        console.print(f"[bold]Capability words:[/] {markup(', '.join(map(str, payload['cues'])))}")
     for d in info["decisions"]:
         note = f": {markup(d['note'])}" if d.get("note") else ""
         console.print(f"[dim]Earlier: {markup(d['decided_at'])} {markup(d['reviewer'])} {markup(d['decision'])}{note}[/]")
@@ -162,23 +170,28 @@ def _passages(console: Console, title: str, items, kind: str) -> None:
     items = [p for p in (items or []) if isinstance(p, dict)]
     if not items:
         return
+    plain = console.color_system is None     # no colours (a pipe, NO_COLOR): mark changes in text
     console.print(f"[bold]{title} passages ({len(items)}):[/]")
     for p in items[:MAX_PASSAGES]:
         heading = p.get("heading_path") or []
         heading = " > ".join(map(str, heading)) if isinstance(heading, (list, tuple)) else str(heading)
         crawled = f" · crawled {markup(str(p.get('crawled_at'))[:10])}" if p.get("crawled_at") else ""
+        if p.get("old_crawled_at"):
+            crawled += f" (before: {markup(str(p['old_crawled_at'])[:10])})"
         cite = markup(p.get("url") or "", keep_newlines=False)
         console.print(f"  [cyan]{cite}[/]{crawled}")
-        if kind == "moved" and p.get("old_url"):
+        if kind in ("moved", "changed") and p.get("old_url") and p["old_url"] != p.get("url"):
             console.print(f"    [dim]was at {markup(p['old_url'], keep_newlines=False)}[/]")
         if heading:
             console.print(f"    [dim]{markup(heading, keep_newlines=False)}[/]")
-        if kind == "changed" and p.get("old_text") is not None:
-            body = rich_word_diff(p.get("old_text") or "", p.get("text") or "")
+        if kind == "changed" and isinstance(p.get("diff"), list) and p["diff"]:
+            body = rich_diff_ops(p["diff"], plain=plain)
+        elif kind == "changed" and p.get("old_text") is not None:
+            body = rich_word_diff(p.get("old_text") or "", p.get("text") or "", plain=plain)
         elif kind == "added":
-            body = f"[green]{markup(p.get('text') or '')}[/]"
+            body = f"[green]+ {markup(p.get('text') or '')}[/]"
         elif kind == "removed":
-            body = f"[red strike]{markup(p.get('text') or '')}[/]"
+            body = f"[red]- [strike]{markup(p.get('text') or '')}[/strike][/]"
         else:
             body = markup(p.get("text") or "")
         console.print(f"    {body}")

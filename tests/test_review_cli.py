@@ -1,0 +1,158 @@
+"""`collector review` through the real command: scripted keystrokes, resume, the non-interactive
+forms, exit codes, and scraped text shown inert."""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from knowledge.store import Store
+from test_review_support import EVIL, add_flag, assert_inert, db_rows, passage, study  # noqa: F401 (fixture)
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path, study):
+    path = tmp_path / "k.sqlite"
+    with Store.open(path) as s:
+        add_flag(s, "f1", "mlflow", "storage", rank=1, to_run=4)
+        add_flag(s, "f2", "dvc", "tracking", rank=2, to_run=5)
+        add_flag(s, "f3", "dvc", "storage", rank=3, to_run=5)
+    return path
+
+
+def rows(db, sql):
+    with Store.open(db) as s:
+        return db_rows(s, sql)
+
+
+def review(db, keys: str, *extra):
+    return runner.invoke(app, ["review", "--db", str(db), "--script", "--reviewer", "Ada", *extra], input=keys)
+
+
+def test_scripted_session_saves_each_decision_and_resumes_at_the_next_undecided_flag(db):
+    result = review(db, "a\nn\nmy note\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "1/3" in result.output and "mlflow x Storage" in result.output
+    assert "Local file paths, NFS, SFTP" in result.output          # the study's claim for the cell
+    assert rows(db, "SELECT flag_id, decision, note, reviewer, to_run, to_state FROM decisions ORDER BY id") == [
+        {"flag_id": "f1", "decision": "accepted", "note": None, "reviewer": "Ada", "to_run": 4, "to_state": "state-f1"},
+        {"flag_id": "f2", "decision": "note", "note": "my note", "reviewer": "Ada", "to_run": 5, "to_state": "state-f2"}]
+    assert rows(db, "SELECT id, status FROM flags ORDER BY id") == \
+        [{"id": "f1", "status": "accepted"}, {"id": "f2", "status": "open"}, {"id": "f3", "status": "open"}]
+    assert rows(db, "SELECT tool, criterion, run_id, flag_id FROM reviewed_state") == \
+        [{"tool": "mlflow", "criterion": "storage", "run_id": 4, "flag_id": "f1"}]
+    assert "2 flag(s) still waiting" in result.output
+
+    again = review(db, "d\nq\n")
+    assert again.exit_code == 0, again.output
+    assert "1/2 · flag f2" in again.output and "flag f1" not in again.output
+    assert "my note" in again.output                                  # earlier decisions on the flag are shown
+    assert rows(db, "SELECT status FROM flags WHERE id = 'f2'") == [{"status": "dismissed"}]
+    assert len(rows(db, "SELECT * FROM reviewed_state")) == 2
+
+
+def test_skip_comes_back_at_the_end_and_back_changes_a_decision(db):
+    result = review(db, "s\na\nb\nd\nu\na\n")
+    assert result.exit_code == 0, result.output
+    # f1 skipped -> f2 accepted -> back to f2, dismissed -> f3 uncertain -> f1 again, accepted
+    assert rows(db, "SELECT flag_id, decision FROM decisions ORDER BY id") == [
+        {"flag_id": "f2", "decision": "accepted"}, {"flag_id": "f2", "decision": "dismissed"},
+        {"flag_id": "f3", "decision": "uncertain"}, {"flag_id": "f1", "decision": "accepted"}]
+    assert rows(db, "SELECT id, status FROM flags ORDER BY id") == [
+        {"id": "f1", "status": "accepted"}, {"id": "f2", "status": "dismissed"}, {"id": "f3", "status": "uncertain"}]
+    # the uncertain flag is still waiting; end of input quits cleanly
+    assert "1/1 · flag f3" in review(db, "").output
+
+
+def test_unknown_key_and_help(db):
+    result = review(db, "x\n?\nq\n")
+    assert result.exit_code == 0
+    assert "Unknown key x" in result.output and "uncertain: needs a second look" in result.output
+    assert rows(db, "SELECT * FROM decisions") == []
+
+
+def test_interactive_without_a_terminal_points_to_the_non_interactive_forms(db, monkeypatch):
+    monkeypatch.delenv("COLLECTOR_REVIEW_SCRIPT", raising=False)
+    result = runner.invoke(app, ["review", "--db", str(db)], input="a\n")
+    assert result.exit_code == 2
+    assert "collector review list" in result.stderr
+    assert rows(db, "SELECT * FROM decisions") == []
+    monkeypatch.setenv("COLLECTOR_REVIEW_SCRIPT", "1")
+    result = runner.invoke(app, ["review", "--db", str(db), "--reviewer", "Ada"], input="a\nq\n")
+    assert result.exit_code == 0, result.output
+    assert rows(db, "SELECT flag_id FROM decisions") == [{"flag_id": "f1"}]
+
+
+def test_non_interactive_forms(db):
+    listed = runner.invoke(app, ["review", "list", "--db", str(db), "--json"])
+    assert listed.exit_code == 0, listed.output
+    assert [f["id"] for f in json.loads(listed.stdout)] == ["f1", "f2", "f3"]
+
+    ok = runner.invoke(app, ["review", "accept", "f2", "--note", "fine", "--reviewer", "Bob", "--db", str(db)])
+    assert ok.exit_code == 0, ok.output
+    assert "accepted" in ok.stderr and ok.stdout == ""
+    assert runner.invoke(app, ["review", "note", "f3", "look again", "--reviewer", "Bob", "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["review", "uncertain", "f3", "--reviewer", "Bob", "--db", str(db)]).exit_code == 0
+    assert runner.invoke(app, ["review", "dismiss", "f1", "--reviewer", "Bob", "--db", str(db)]).exit_code == 0
+
+    remaining = json.loads(runner.invoke(app, ["review", "list", "--db", str(db), "--json"]).stdout)
+    assert [(f["id"], f["status"]) for f in remaining] == [("f3", "uncertain")]
+    everything = json.loads(runner.invoke(app, ["review", "list", "--all", "--db", str(db), "--json"]).stdout)
+    assert len(everything) == 3
+
+    hist = json.loads(runner.invoke(app, ["review", "history", "dvc", "--db", str(db), "--json"]).stdout)
+    assert [(d["flag_id"], d["decision"], d["note"]) for d in hist] == \
+        [("f2", "accepted", "fine"), ("f3", "note", "look again"), ("f3", "uncertain", None)]
+
+    shown = json.loads(runner.invoke(app, ["review", "show", "f1", "--db", str(db), "--json"]).stdout)
+    assert shown["flag"]["tool"] == "mlflow" and shown["criterion"]["title"] == "Storage"
+    assert shown["baseline"]["claim"].startswith("Local file paths")
+    assert [d["decision"] for d in shown["decisions"]] == ["dismissed"]
+
+    text = runner.invoke(app, ["review", "show", "f2", "--db", str(db)])
+    assert text.exit_code == 0
+    assert "https://dvc.example.org/doc/page#new" in text.stdout and "crawled 2026-02-01" in text.stdout
+    assert "storage_backend: gcs" in text.stdout
+    assert "Artifacts go to S3 {+or GCS+}." in text.stdout      # no colours in a pipe: changes marked in text
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["review", "show", "nope"], "collector review list"),
+    (["review", "accept", "nope"], "collector review list"),
+    (["review", "history", "kubeflow"], "dvc, metaflow, mlflow"),
+    (["review", "history", "dvc", "speed"], "storage"),
+    (["review", "list", "--tool", "kubeflow"], "metaflow"),
+    (["review", "note", "f1", " "], "needs some text"),
+])
+def test_bad_input_exits_2_with_a_hint_and_changes_nothing(db, args, expected):
+    result = runner.invoke(app, [*args, "--db", str(db)])
+    assert result.exit_code == 2, result.output
+    assert expected in result.stderr
+    assert "Traceback" not in result.output
+    assert rows(db, "SELECT * FROM decisions") == []
+
+
+def test_missing_store_is_a_clear_error(tmp_path):
+    result = runner.invoke(app, ["review", "list", "--db", str(tmp_path / "none.sqlite")])
+    assert result.exit_code == 1
+    assert "collector crawl" in result.stderr
+
+
+def test_scraped_escape_sequences_are_inert_in_show_and_interactive(tmp_path, study):
+    db = tmp_path / "k.sqlite"
+    payload = {"added": [passage("dvc", "evil", EVIL, terms=["s3\x1b[2J"])], "removed": [], "moved": [],
+               "changed": [dict(passage("dvc", "x\x1b]8;;http://evil\x07", EVIL), old_text="Store in S3 [/]")],
+               "facts_gained": {"storage_backend": ["s3\x1b[5m"]}, "facts_lost": {}, "cues": ["\x9b31m"]}
+    with Store.open(db) as s:
+        add_flag(s, "evil", "dvc", "storage", payload=payload, summary="summary \x1b[1A\x1b[2K [red]x[/red]")
+    for args, keys in ((["review", "show", "evil"], None), (["review", "--script", "--reviewer", "Ada"], "q\n"),
+                       (["review", "list"], None)):
+        result = runner.invoke(app, [*args, "--db", str(db)], input=keys)
+        assert result.exit_code == 0, result.output
+        assert_inert(result.output)
+        assert "[bold red]styled[/bold red]" in result.output or args[1] == "list"   # markup shown, not applied
+    shown = runner.invoke(app, ["review", "show", "evil", "--db", str(db), "--json"])
+    assert_inert(shown.stdout)
+    assert "\\u001b" not in shown.stdout and "\\u009b" not in shown.stdout
