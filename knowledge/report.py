@@ -200,13 +200,19 @@ def pivot(df: pd.DataFrame) -> tuple[list[str], list[tuple[str, str]], dict[tupl
     return tools, criteria, cells
 
 
+def passages_label(n: int) -> str:
+    return "no passages" if not n else "1 passage" if n == 1 else f"{n} passages"
+
+
 def short(text: str, limit: int = SHORT_CLAIM) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 # --------------------------------------------------------------------------- markdown
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_[]|#"})
+# Escaped so scraped text cannot add table columns, links, images or code spans; '#' and '_' are
+# left alone (harmless inside a cell, and escaping them would break autolinked URLs).
+_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]|"})
 
 
 def md_text(value) -> str:
@@ -244,9 +250,11 @@ def _md_cell(r: dict | None) -> str:
         parts.append(f"**{marks}**")
     if r["baseline_claim"]:
         parts.append(f"Study: {md_text(short(r['baseline_claim']))}")
+    if "no-crawl" in r["marker"]:
+        return "<br>".join(parts + ["not crawled yet"])
     if r["facts"]:
         parts.append(f"Now: {md_text(r['facts'])}")
-    parts.append(f"{r['passages']} passages"
+    parts.append(passages_label(r["passages"])
                  + (f"; changed {md_text(r['evidence_changed'])}" if r["evidence_changed"] else ""))
     status = md_text(r["review_status"]) + (f" {md_text(r['reviewed_at'][:10])}" if r["reviewed_at"] else "")
     parts.append(f"Review: {status}" + (f"; {r['open_flags']} open" if r["open_flags"] else ""))

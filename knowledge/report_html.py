@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from knowledge.report import MARKERS, pivot, short, tool_crawls
+from knowledge.report import MARKERS, passages_label, pivot, short, tool_crawls
 from knowledge.textsafe import safe
 
 CSS = """
@@ -90,12 +90,15 @@ def _cell(r: dict | None) -> str:
     if r["baseline_claim"]:
         status = f" ({h(r['baseline_status'])})" if r["baseline_status"] else ""
         parts.append(f'<div class="claim"><b>Study{status}:</b> {h(short(r["baseline_claim"]))}</div>')
+    if "no-crawl" in marks:
+        parts.append('<div class="status">not crawled yet</div>')
+        return f'<td class="{" ".join(marks)}">{"".join(parts)}</td>'
     if r["facts"]:
         parts.append(f'<div class="facts"><b>Now:</b> {h(r["facts"])}</div>')
     changed = f", changed {h(r['evidence_changed'])}" if r["evidence_changed"] else ""
     review = h(r["review_status"]) + (f" {h(r['reviewed_at'][:10])}" if r["reviewed_at"] else "")
     pending = f", {r['open_flags']} to review" if r["open_flags"] else ""
-    parts.append(f'<div class="status">{r["passages"]} passages{changed} · '
+    parts.append(f'<div class="status">{passages_label(r["passages"])}{changed} · '
                  f'<span class="st-{h(r["review_status"])}">{review}</span>{pending}</div>')
     cites = [c for c in r["citations"].splitlines() if c.strip()]
     if cites:
