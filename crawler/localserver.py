@@ -48,7 +48,7 @@ class _Handler(BaseHTTPRequestHandler):
         entry = {"method": self.command, "path": path,
                  "if_none_match": self.headers.get("If-None-Match"),
                  "if_modified_since": self.headers.get("If-Modified-Since"),
-                 "user_agent": self.headers.get("User-Agent"), "status": None}
+                 "user_agent": self.headers.get("User-Agent"), "status": None, "time": time.monotonic()}
         with self.server.lock:
             self.server.log.append(entry)
         fault = self.server.fault_for(path)
@@ -146,15 +146,20 @@ class LocalServer(ThreadingHTTPServer):
         self._thread: threading.Thread | None = None
 
     def fault_for(self, path: str) -> dict:
-        if path in self.faults:
-            return self.faults[path]
+        """The fault for a path (with or without its trailing slash): Python-set first, then _faults.json."""
+        keys = (path, path.rstrip("/") or "/")
+        for key in keys:
+            if key in self.faults:
+                return self.faults[key]
         file_faults = self.root / "_faults.json"
         if file_faults.is_file():
             try:
                 data = json.loads(file_faults.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 return {}
-            return data.get(path) or data.get(path.rstrip("/")) or {}
+            for key in keys:
+                if isinstance(data.get(key), dict):
+                    return data[key]
         return {}
 
     def resolve(self, path: str) -> Path | None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
@@ -58,4 +59,27 @@ class ConditionalRequestMiddleware:
             request.headers[b"If-None-Match"] = known["etag"]
         if known.get("last_modified"):
             request.headers[b"If-Modified-Since"] = known["last_modified"]
+        return None
+
+
+class RedirectScopeMiddleware:
+    """Do not follow a redirect (HTTP or meta refresh) out of the source's scope: the original URL
+    gets an out_of_scope verdict and the outside site is never contacted."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        spider = self.crawler.spider
+        if not request.meta.get("redirect_urls") or not hasattr(spider, "allow"):
+            return None
+        from crawler.urls import in_scope, normalise
+
+        target = normalise(request.url)
+        if target is None or not in_scope(target, spider.allow, spider.deny):
+            raise IgnoreRequest(f"redirect leaves the source's scope: {request.url}")
         return None

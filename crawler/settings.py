@@ -41,6 +41,7 @@ def crawl_settings(loopback: bool, overrides: dict | None = None, *, store: bool
             # After RobotsTxtMiddleware (100), which has parsed robots.txt by then.
             "crawler.middlewares.CrawlDelayMiddleware": 110,
             "crawler.middlewares.ConditionalRequestMiddleware": 120,
+            "crawler.middlewares.RedirectScopeMiddleware": 90,   # before robots: never even ask that host
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300} if store else {},
         "LOG_LEVEL": "ERROR",

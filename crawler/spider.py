@@ -178,6 +178,9 @@ class DocsSpider(scrapy.Spider):
             yield verdict(page, "blocked", reason="disallowed by robots.txt")
             return
         text = str(failure.value).strip() or type(failure.value).__name__
+        if failure.check(IgnoreRequest) and "leaves the source's scope" in text:
+            yield verdict(page, "out_of_scope", reason=text[:300])
+            return
         if "max size" in text.lower() or "maxsize" in text.lower():
             yield verdict(page, "skipped", reason=f"larger than the page size cap ({text[:200]})")
             return
