@@ -4,6 +4,7 @@ import re
 import pytest
 
 from knowledge.textsafe import safe, safe_obj
+from test_review_support import fake_extractor  # noqa: F401 (fixture)
 
 # Anything a terminal interprets: C0 controls except tab/newline, DEL, C1 controls (incl. 8-bit CSI).
 ACTIVE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -47,3 +48,22 @@ def test_safe_is_idempotent_on_hostile_input():
     once = safe(hostile)
     assert safe(once) == once
     assert not ACTIVE.search(once)
+
+
+def test_collector_evidence_shows_an_injected_passage_inert(tmp_path, fake_extractor):
+    from typer.testing import CliRunner
+
+    from cli import app
+    from knowledge.store import Store
+    from test_review_support import EVIL, add_run, assert_inert
+
+    fake_extractor["/doc/evil"] = [("evil\x1b[2J", "Evil\x1b]0;t\x07", EVIL, {"storage": 0.9}, [])]
+    db = tmp_path / "k.sqlite"
+    with Store.open(db) as s:
+        add_run(s, "dvc", ["/doc/evil"])
+    for args in (["evidence", "dvc", "storage"], ["evidence", "dvc", "storage", "--json"]):
+        result = CliRunner().invoke(app, [*args, "--db", str(db)])
+        assert result.exit_code == 0, result.output
+        assert "Store in S3" in result.stdout
+        assert_inert(result.stdout)
+        assert "\\u001b" not in result.stdout and "\\u009b" not in result.stdout
