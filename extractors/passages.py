@@ -1,36 +1,204 @@
-"""STUB (to be replaced by the passages engineer): HTML -> section-aware passages."""
+"""HTML page -> section-aware passages of its main content, each citable as URL#anchor.
+
+Pipeline (pure, no Scrapy): decode bytes -> lxml parses the page, cuts out the content element
+(source `content` selectors, else a generic guess) and strips chrome from it (always-chrome
+elements, the source's `drop` selectors, class-name guesses on unknown sites) -> BeautifulSoup
+parses only that cleaned fragment -> one iterative walk splits its text at h1-h4 headings.
+
+A passage is the text under one heading up to the next heading of any level (the gold set's
+unit); it carries the heading path (h1 > h2 > h3) and an anchor: the heading's id, else the id
+of the <section> it opens (Sphinx), else the id/name of an <a> inside it, else a slug of its text.
+"""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from typing import Sequence
 
-from bs4 import BeautifulSoup
+import lxml.html
+from bs4 import BeautifulSoup, NavigableString, Tag
 
+from extractors.chrome import strip_chrome
+from extractors.html_decode import to_text
+from extractors.html_locate import find_content, page_title, parse_document
 from extractors.model import Passage
+
+# Sections longer than this are split (on block boundaries) into passages sharing the anchor,
+# so one long page section does not dilute tagging or flood a reviewer. None: never split.
+MAX_WORDS: int | None = 400
+HEADING_LEVEL = {"h1": 1, "h2": 2, "h3": 3, "h4": 4}
+# Tags that flow inside a line; every other tag (incl. custom ones like DVC's <admon>) is a block.
+INLINE = frozenset((
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em",
+    "font", "i", "img", "ins", "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strike",
+    "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "math",
+))
+CELLS = frozenset(("td", "th"))
+_WS = re.compile(r"\s+")
+_HEADING_JUNK = re.compile(r"[\u00b6\u200b\u200c\u200d\ufeff]")
+_SLUG_DROP = re.compile(r"[^\w\- ]+")
+
+
+@dataclass
+class _Section:
+    path: tuple[str, ...]
+    anchor: str
+    blocks: list[tuple[str, str]] = field(default_factory=list)   # (text, "text" | "code" | "table")
 
 
 def extract_passages(html: bytes | str, url: str, *, content: Sequence[str] = (),
                      drop: Sequence[str] = ()) -> list[Passage]:
-    soup = BeautifulSoup(html, "lxml")
-    root = None
-    for sel in content:
-        root = soup.select_one(sel)
-        if root:
-            break
-    root = root or soup.body or soup
-    out, path, anchor, buf = [], [], "", []
+    """Passages of the page's main content, in page order; [] when nothing is recoverable.
 
-    def flush():
-        if buf:
-            out.append(Passage(url, anchor, tuple(path), " ".join(buf), len(out)))
-            buf.clear()
-
-    for el in root.find_all(["h1", "h2", "h3", "h4", "p", "li", "pre"]):
-        if el.name.startswith("h"):
-            flush()
-            level = int(el.name[1])
-            path = path[: level - 1] + [el.get_text(" ", strip=True)]
-            anchor = el.get("id") or (el.parent.get("id") if el.parent else "") or ""
-        else:
-            buf.append(el.get_text(" ", strip=True))
-    flush()
+    `content`: CSS selectors of the content element, tried in order (first match wins; a generic
+    fallback is used if none matches). `drop`: CSS selectors of chrome inside the content.
+    """
+    root, title = content_fragment(html, content, drop)
+    if root is None:
+        return []
+    out: list[Passage] = []
+    for section in walk_sections(root, title):
+        for chunk in split_blocks(section.blocks, MAX_WORDS):
+            out.append(Passage(
+                url=url, anchor=section.anchor, heading_path=section.path,
+                text="\n".join(text for text, _ in chunk), position=len(out),
+                has_code=any(kind == "code" for _, kind in chunk),
+                has_table=any(kind == "table" for _, kind in chunk)))
     return out
+
+
+def content_fragment(html: bytes | str, content: Sequence[str] = (),
+                     drop: Sequence[str] = ()) -> tuple[Tag | None, str]:
+    """(BeautifulSoup tree of the content element with chrome removed, page title)."""
+    doc, deep = parse_document(to_text(html))
+    if doc is None:
+        return None, ""
+    element, matched = find_content(doc, content)
+    strip_chrome(element, drop, guess=not matched)
+    fragment = lxml.html.tostring(element, encoding="unicode", with_tail=False)
+    # libxml2 (behind BeautifulSoup's "lxml" builder) truncates beyond 256 levels; a page that
+    # deep goes through the pure-Python parser instead.
+    soup = BeautifulSoup(fragment, "html.parser" if deep else "lxml")
+    return soup.body or soup, page_title(doc)
+
+
+def walk_sections(root: Tag, title: str = "") -> list[_Section]:
+    """Split the fragment's text at h1-h4 headings; empty sections are left out.
+
+    Iterative (an explicit stack) so that deeply nested markup cannot hit the recursion limit.
+    """
+    sections = [_Section(path=(title,) if title else (), anchor="")]
+    levels: list[tuple[int, str]] = []
+    used: set[str] = set()
+    line: list[str] = []
+    tables = 0
+
+    def end_line() -> None:
+        text = _WS.sub(" ", "".join(line)).strip()
+        line.clear()
+        if text:
+            sections[-1].blocks.append((text, "table" if tables else "text"))
+
+    stack: list[tuple[object, str]] = [(iter(root.contents), "")]
+    while stack:
+        children, name = stack[-1]
+        node = next(children, None)
+        if node is None:
+            stack.pop()
+            if name == "table":
+                end_line()
+                tables -= 1
+            elif name and name not in INLINE and name not in CELLS:
+                end_line()
+            continue
+        if not isinstance(node, Tag):
+            if type(node) is NavigableString:    # not comments, doctypes, CDATA, script text
+                line.append(node)
+            continue
+        tag = node.name
+        level = HEADING_LEVEL.get(tag)
+        if level:
+            text = heading_text(node)
+            if text:
+                end_line()
+                while levels and levels[-1][0] >= level:
+                    levels.pop()
+                levels.append((level, text))
+                sections.append(_Section(tuple(t for _, t in levels), anchor_for(node, text, used)))
+                continue
+        if tag == "pre":
+            end_line()
+            code = "\n".join(filter(None, (_WS.sub(" ", ln).strip() for ln in node.get_text().splitlines())))
+            if code:
+                sections[-1].blocks.append((code, "code"))
+            continue
+        if tag == "br":
+            end_line()
+            continue
+        if tag in CELLS:
+            if "".join(line).strip():
+                line.append(" | ")
+        elif tag not in INLINE:
+            end_line()
+            if tag == "table":
+                tables += 1
+        stack.append((iter(node.contents), tag))
+    end_line()
+    return [s for s in sections if s.blocks]
+
+
+def heading_text(h: Tag) -> str:
+    return _WS.sub(" ", _HEADING_JUNK.sub("", h.get_text())).strip()
+
+
+def anchor_for(h: Tag, text: str, used: set[str]) -> str:
+    anchor = (h.get("id") or "").strip() or _section_id(h) or _link_id(h)
+    if not anchor:
+        base = slugify(text) or "section"
+        anchor, n = base, 0
+        while anchor in used:
+            n += 1
+            anchor = f"{base}-{n}"
+    used.add(anchor)
+    return anchor
+
+
+def _section_id(h: Tag) -> str:
+    """Id of the <section> (or Sphinx's older div.section) that this heading opens."""
+    for parent in h.parents:
+        if parent.name == "section" or "section" in (parent.get("class") or ()):
+            if parent.get("id") and parent.find(tuple(HEADING_LEVEL)) is h:
+                return parent["id"].strip()
+            return ""
+    return ""
+
+
+def _link_id(h: Tag) -> str:
+    for a in h.find_all("a"):
+        ident = (a.get("id") or a.get("name") or "").strip()
+        if ident:
+            return ident
+    return ""
+
+
+def slugify(text: str) -> str:
+    """GitHub-style slug: what most docs generators would use as the heading id."""
+    return "-".join(_SLUG_DROP.sub("", text.lower()).split())
+
+
+def split_blocks(blocks: list[tuple[str, str]], max_words: int | None) -> list[list[tuple[str, str]]]:
+    """Greedy split on block boundaries at ~max_words; a short tail joins the previous chunk."""
+    if not max_words:
+        return [blocks]
+    chunks: list[list[tuple[str, str]]] = [[]]
+    words = 0
+    for block in blocks:
+        n = len(block[0].split())
+        if chunks[-1] and words + n > max_words:
+            chunks.append([])
+            words = 0
+        chunks[-1].append(block)
+        words += n
+    if len(chunks) > 1 and words < max_words // 4:
+        chunks[-2].extend(chunks.pop())
+    return chunks
