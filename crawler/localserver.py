@@ -82,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         etag = f'"{stat.st_mtime_ns:x}-{len(body):x}"'
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         validators = {"ETag": etag, "Last-Modified": last_modified}
-        if self._not_modified(etag, stat.st_mtime):
+        if not fault.get("truncate") and self._not_modified(etag, stat.st_mtime):
             return self._send(entry, 304, b"", None, head=True, extra=validators)
         ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype.endswith("xml"):

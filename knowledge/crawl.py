@@ -69,19 +69,19 @@ def _run_child(config: dict, emit: Progress) -> tuple[dict[str, int], bool, int,
     runs: dict[str, int] = {}
     interrupted = threading.Event()
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as errfile:
-        # Its own session: a terminal Ctrl-C reaches only us, and we pass on exactly one signal,
-        # which Scrapy treats as "stop gracefully" (a second one would mean "stop now").
+        # Its own session: a terminal Ctrl-C reaches only us, and we pass each one on once
+        # (Scrapy treats the first as "stop gracefully", a second as "stop now").
         proc = subprocess.Popen([sys.executable, "-m", "crawler.run"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=errfile, text=True, encoding="utf-8",
                                 start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
 
         def stop(signum: int, _frame=None) -> None:
-            if not interrupted.is_set():
-                interrupted.set()
-                try:
-                    proc.send_signal(signal.SIGINT)
-                except ProcessLookupError:
-                    pass
+            # First signal: Scrapy finishes the requests in flight and saves; a second: stop now.
+            interrupted.set()
+            try:
+                proc.send_signal(signal.SIGINT)
+            except ProcessLookupError:
+                pass
 
         previous = _install(stop)
         try:
