@@ -132,6 +132,112 @@ def criteria_cmd(json_out: JsonOpt = False) -> None:
                 [[d["id"], d["title"], d["question"], ", ".join(d["sub_factors"])] for d in data])
 
 
+# ----------------------------------------------------------------------------- crawl
+_CRAWL_COLUMNS = ["tool", "run", "status", "fetched", "not modified", "new", "changed", "unchanged",
+                  "failed", "gone", "skipped", "seconds"]
+
+
+def _crawl_progress():
+    """A rich progress display on stderr (one line per tool) and the callback that feeds it."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[info]}"),
+                   TimeElapsedColumn(), console=err, transient=False)
+    tasks: dict[str, int] = {}
+    counts: dict[str, dict[str, int]] = {}
+
+    def on_event(event: dict) -> None:
+        kind, tool = event.get("event"), event.get("tool")
+        if not bar.live.is_started:  # shown from the first event, so early errors print cleanly
+            bar.start()
+        if kind == "start":
+            counts[tool] = {}
+            tasks[tool] = bar.add_task(f"{safe(tool)} (run {event['run']})", total=None, info="starting")
+        elif kind == "page" and tool in tasks:
+            c = counts[tool]
+            c[event["outcome"]] = c.get(event["outcome"], 0) + 1
+            done = c.get("fetched", 0) + c.get("not_modified", 0)
+            info = f"{done} pages" + "".join(f", {n} {k.replace('_', ' ')}" for k, n in sorted(c.items())
+                                             if k not in ("fetched", "not_modified"))
+            bar.update(tasks[tool], advance=1, info=info)
+        elif kind == "end" and tool in tasks:
+            bar.update(tasks[tool], total=1, completed=1, info=f"{event['status']}")
+        elif kind == "evidence":
+            if "evidence" not in tasks:
+                tasks["evidence"] = bar.add_task("evidence", total=event.get("total"), info="building")
+            bar.update(tasks["evidence"], completed=event.get("done", 0), total=event.get("total"),
+                       info=f"{event.get('done', 0)}/{event.get('total') or '?'} pages")
+
+    return bar, on_event
+
+
+@command(name="crawl")
+def crawl_cmd(
+    tools: Annotated[Optional[list[str]], typer.Argument(
+        help="Tools to crawl (default: all sources). See `collector sources`.", show_default=False)] = None,
+    base_url: Annotated[Optional[list[str]], typer.Option(
+        "--base-url", help="TOOL=ORIGIN: crawl a mirror of that tool's site (same paths), e.g. "
+                           "metaflow=http://127.0.0.1:8001. Repeatable.", show_default=False)] = None,
+    sources: SourcesOpt = None,
+    max_pages: Annotated[Optional[int], typer.Option(
+        "--max-pages", help="Page limit per tool for this crawl (default: each source's max_pages).",
+        show_default=False)] = None,
+    db: DbOpt = None,
+    wait: Annotated[bool, typer.Option(
+        "--wait", help="If another crawl holds the store, wait for it instead of stopping.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Crawl the tools' documentation sites into the store (politely, incrementally), then build the
+    evidence of the new crawl. Unchanged pages cost a 304 and are not downloaded again."""
+    from knowledge.crawl import run_crawl
+
+    bar, on_event = _crawl_progress()
+    try:
+        result = run_crawl(tools, base_urls=base_url, sources_file=sources, max_pages=max_pages, db=db,
+                           wait=wait, progress=on_event)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
+    runs = result["runs"]
+    if json_out:
+        print_json(result)
+    else:
+        print_table(f"Crawl into {result['db']}", _CRAWL_COLUMNS, [
+            [r["tool"], str(r["run"]), r["status"]] + [str(r["stats"].get(k, 0)) for k in (
+                "fetched", "not_modified", "new", "changed", "unchanged", "failed", "gone", "skipped")]
+            + [str(r["stats"].get("seconds", ""))] for r in runs])
+    for r in runs:
+        if r["status"] != "complete" and r["message"]:
+            level = "[bold red]Error:[/]" if r["status"] in ("failed", "interrupted") else "[yellow]Note:[/]"
+            err.print(f"{level} {safe(r['tool'])}: {safe(r['message'], keep_newlines=False)}", markup=True,
+                      highlight=False)
+    if any(r["status"] in ("failed", "interrupted") for r in runs):
+        raise typer.Exit(code=1)
+
+
+@command(name="runs")
+def runs_cmd(
+    tool: Annotated[Optional[str], typer.Argument(help="Only this tool's crawls.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many crawls to list, newest first.")] = 20,
+    json_out: JsonOpt = False,
+    db: DbOpt = None,
+) -> None:
+    """List the crawl history: each run's tool, status, times, page counts and origin."""
+    from knowledge.crawl import list_runs
+
+    runs = list_runs(tool, limit=limit, db=db)
+    if json_out:
+        return print_json(runs)
+    if not runs:
+        err.print("No crawls yet. Run `collector crawl` first.")
+        return
+    print_table("Crawl history", ["id", "tool", "status", "started", "finished", "fetched", "not modified",
+                                  "changed", "new", "failed", "gone", "origin"],
+                [[str(r["id"]), r["tool"], r["status"], r["started"], r["finished"]]
+                 + [str(r["stats"].get(k, "")) for k in ("fetched", "not_modified", "changed", "new", "failed", "gone")]
+                 + [r["origin"] or "(live site)"] for r in runs])
+
+
 # ----------------------------------------------------------------------------- evidence
 def _open_store(db: Optional[Path], create: bool = False):
     from knowledge.store import Store
