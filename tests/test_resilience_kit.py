@@ -1,0 +1,119 @@
+"""Shared helpers for the resilience tests (no tests here): a small generated docs site served by
+crawler.localserver, a crawl with short timeouts, and readers for what a run holds."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from knowledge.store import Store
+
+TOOL = "metaflow"    # a built-in source; --base-url points it at the local server
+# Short timeouts and one retry keep fault tests fast; the behaviour is the same as with the defaults.
+FAST = {"DOWNLOAD_TIMEOUT": 1.0, "RETRY_TIMES": 1}
+
+TOPICS = [
+    ("Data versioning", "Version your datasets and models; artifacts are stored in Amazon S3 or Azure Blob Storage."),
+    ("Scaling out", "Run steps on Kubernetes or AWS Batch to scale to many GPUs in parallel."),
+    ("Experiment tracking", "Every run records parameters, metrics and artifacts for experiment tracking."),
+    ("Scheduling pipelines", "Deploy a flow to Argo Workflows or AWS Step Functions to schedule the pipeline."),
+    ("Model serving", "Serve models behind a REST endpoint; deploy to SageMaker for real-time inference."),
+    ("Collaboration", "Namespaces and tags let a team share results and inspect each other's runs."),
+]
+
+
+def page_html(title: str, body: str, links: list[str] = (), anchor: str = "intro") -> str:
+    nav = "".join(f'<li><a href="{href}">{href}</a></li>' for href in links)
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<nav><ul>{nav}</ul></nav><main><article><h1 id='top'>{title}</h1>"
+            f"<h2 id='{anchor}'>{title} in practice</h2><p>{body}</p>"
+            f"<p>{body.replace('.', ' for your projects.')}</p></article></main></body></html>")
+
+
+def make_site(root: Path, pages: dict[str, str] | None = None, n: int = len(TOPICS)) -> list[str]:
+    """Write a docs site: / links to /p0 .. /p{n-1} (extensionless, stored as pN/index.html),
+    a sitemap and a robots.txt. `pages` adds or replaces paths (-> html). Returns the page paths."""
+    root.mkdir(parents=True, exist_ok=True)
+    paths = [f"/p{i}" for i in range(n)]
+    files = {"/": page_html("Docs home", "Welcome to the documentation for data science pipelines.", paths)}
+    for i, path in enumerate(paths):
+        title, body = TOPICS[i % len(TOPICS)]
+        files[path] = page_html(f"{title} {i}", body, ["/"] + paths, anchor=f"s{i}")
+    files.update(pages or {})
+    for path, html in files.items():
+        target = root / path.strip("/") / "index.html" if path != "/" else root / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    write_robots(root)
+    (root / "sitemap.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        + "".join(f"<url><loc>__ORIGIN__{p}</loc></url>" for p in files) + "</urlset>\n", encoding="utf-8")
+    return [p for p in files if p != "/"]
+
+
+def write_robots(root: Path, disallow: list[str] = ()) -> None:
+    lines = ["User-agent: *"] + [f"Disallow: {d}" for d in disallow] + ["", "Sitemap: __ORIGIN__/sitemap.xml", ""]
+    (root / "robots.txt").write_text("\n".join(lines), encoding="utf-8")
+
+
+def crawl(db: Path, origin: str, **kwargs) -> dict:
+    from knowledge.crawl import run_crawl
+
+    kwargs.setdefault("settings", FAST)
+    return run_crawl([TOOL], base_urls=[f"{TOOL}={origin}"], db=db, **kwargs)
+
+
+def fetch_rows(db: Path, run_id: int) -> dict[str, sqlite3.Row]:
+    """path -> fetches row of a run."""
+    with Store.open(db, create=False) as store:
+        return {r["path"]: r for r in store.run_fetches(run_id)}
+
+
+def evidence_by_path(db: Path, run_id: int) -> dict[str, int]:
+    """path -> number of (passage, criterion) pairs the run holds for it, under the current rules."""
+    from knowledge.evidence import run_evidence
+
+    with Store.open(db, create=False) as store:
+        counts: dict[str, int] = {}
+        for e in run_evidence(store, run_id):
+            counts[e.path] = counts.get(e.path, 0) + 1
+        return counts
+
+
+def diff(db: Path):
+    from knowledge.diff import run_diff
+
+    with Store.open(db, create=False) as store:
+        return run_diff(store, [TOOL])
+
+
+def removed_paths(result) -> set[str]:
+    """Page paths of every passage a diff reports as removed, over all flags."""
+    return {_path(item["url"]) for flag in result.flags for item in flag.payload.get("removed", [])}
+
+
+def _path(url: str) -> str:
+    return urlsplit(url).path.rstrip("/") or "/"
+
+
+def page_shas(db: Path) -> dict[str, str]:
+    """path -> the last good content hash the store keeps for each page."""
+    with Store.open(db, create=False) as store:
+        return {r["path"]: r["sha256"] for r in store.conn.execute("SELECT path, sha256 FROM pages WHERE tool = ?",
+                                                                     (TOOL,))}
+
+
+def copy_store(src: Path, dst: Path) -> Path:
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{src}{suffix}").exists():
+            shutil.copyfile(f"{src}{suffix}", f"{dst}{suffix}")
+    return dst
+
+
+def integrity(db: Path) -> str:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        conn.close()
