@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Callable
+from urllib.parse import urlsplit
 
 from rich.console import Console
 
@@ -30,7 +31,7 @@ KEYS = {
     "q": "quit: everything decided so far is saved; `collector review` resumes here",
     "?": "help: this list",
 }
-PROMPT = "[a]ccept [d]ismiss [u]ncertain [n]ote [s]kip [b]ack [q]uit [?]help"
+PROMPT = "\\[a]ccept \\[d]ismiss \\[u]ncertain \\[n]ote \\[s]kip \\[b]ack \\[q]uit \\[?]help"   # rich markup
 DECISION_KEYS = {"a": "accepted", "d": "dismissed", "u": "uncertain"}
 MAX_PASSAGES = 8   # per section; `collector review show ID --json` has them all
 
@@ -55,9 +56,12 @@ def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
     if not order:
         console.print("Nothing to review: no open flags. Run `collector diff` after a new crawl.")
         return result
+    shown = None
     while i < len(order):
         flag = order[i]
-        render_flag(console, store, flag.id, position=i + 1, total=len(order))
+        if shown != (i, flag.id):        # help, notes and unknown keys keep the flag on screen
+            render_flag(console, store, flag.id, position=i + 1, total=len(order))
+            shown = (i, flag.id)
         while True:
             console.print(f"[bold]{PROMPT}[/] ", end="")
             key = (read_key() or "q").strip()[:1].lower() or "?"
@@ -77,7 +81,7 @@ def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
             if text:
                 decide(store, flag.id, "note", note=text, reviewer=reviewer)
                 result.notes += 1
-                console.print("[green]Note saved.[/] Now decide, or [s]kip.")
+                console.print("[green]Note saved.[/] Now decide, or press s to skip.")
             else:
                 console.print("No note saved.")
         elif key == "s":
@@ -166,6 +170,12 @@ def _run_label(run: dict | None, what: str) -> str:
     return f"run {run['id']} ({markup(str(run['started_at'])[:10])})"
 
 
+def _place(url: str) -> str:
+    """Path and section of a citation: a mirror (another origin) serving the same page is no move."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}#{parts.fragment}"
+
+
 def _passages(console: Console, title: str, items, kind: str) -> None:
     items = [p for p in (items or []) if isinstance(p, dict)]
     if not items:
@@ -176,11 +186,11 @@ def _passages(console: Console, title: str, items, kind: str) -> None:
         heading = p.get("heading_path") or []
         heading = " > ".join(map(str, heading)) if isinstance(heading, (list, tuple)) else str(heading)
         crawled = f" · crawled {markup(str(p.get('crawled_at'))[:10])}" if p.get("crawled_at") else ""
-        if p.get("old_crawled_at"):
+        if p.get("old_crawled_at") and str(p["old_crawled_at"])[:10] != str(p.get("crawled_at"))[:10]:
             crawled += f" (before: {markup(str(p['old_crawled_at'])[:10])})"
         cite = markup(p.get("url") or "", keep_newlines=False)
         console.print(f"  [cyan]{cite}[/]{crawled}")
-        if kind in ("moved", "changed") and p.get("old_url") and p["old_url"] != p.get("url"):
+        if kind in ("moved", "changed") and p.get("old_url") and _place(p["old_url"]) != _place(p.get("url") or ""):
             console.print(f"    [dim]was at {markup(p['old_url'], keep_newlines=False)}[/]")
         if heading:
             console.print(f"    [dim]{markup(heading, keep_newlines=False)}[/]")

@@ -156,3 +156,12 @@ def test_no_crawls_tells_the_user_to_crawl(tmp_path, study):
     assert "collector crawl" in result.stderr and "collector demo" in result.stderr
     result = runner.invoke(app, ["report", "--db", str(tmp_path / "absent.sqlite")])
     assert result.exit_code == 1 and "collector crawl" in result.stderr
+
+
+def test_a_partial_crawl_is_read_like_diff_does_but_failed_ones_are_not(db):
+    with Store.open(db) as s:
+        partial = add_run(s, "mlflow", ["/doc/track"], when="2026-04-01T00:00:00Z", status="partial")
+        add_run(s, "mlflow", ["/doc/storage"], when="2026-05-01T00:00:00Z", status="interrupted")
+    df = matrix(db, ["mlflow"])
+    assert set(df.run_id) == {partial}
+    assert cell(df, "mlflow", "storage")["marker"] == "changed; no-evidence"

@@ -70,6 +70,8 @@ def test_unknown_key_and_help(db):
     result = review(db, "x\n?\nq\n")
     assert result.exit_code == 0
     assert "Unknown key x" in result.output and "uncertain: needs a second look" in result.output
+    assert "[a]ccept [d]ismiss [u]ncertain [n]ote [s]kip [b]ack [q]uit [?]help" in result.output
+    assert result.output.count("flag f1") == 1          # help does not scroll the flag away
     assert rows(db, "SELECT * FROM decisions") == []
 
 
