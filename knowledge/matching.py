@@ -21,12 +21,17 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Sequence
 
-_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:z|[+-]\d{2}:?\d{2})?)?\b")
-_VERSION = re.compile(r"\bv?\d+(?:\.\d+)+(?:[-.]?(?:rc|a|b|alpha|beta|dev|post)\.?\d*)?\b")
-# A build hash: 7+ hex characters with at least one digit and one letter (git short sha and longer).
-_HASH = re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,64}\b")
+# Noise tokens, in one pass: ISO dates/times, build hashes (7+ hex characters with a digit and a
+# letter: a git short sha and longer), version numbers (2.10.3, v1.2, 1.0rc1).
+_NOISE = re.compile(
+    r"(?P<date>\b\d{4}-\d{2}-\d{2}(?:[t ]\d{2}:\d{2}(?::\d{2})?(?:\.\d+)?(?:z|[+-]\d{2}:?\d{2})?)?\b)"
+    r"|(?P<hex>\b[0-9a-f]{7,64}\b)"
+    r"|(?P<ver>\bv?\d+(?:\.\d+)+(?:[-.]?(?:rc|a|b|alpha|beta|dev|post)\.?\d*)?\b)")
+_HEX_LETTER = re.compile(r"[a-f]")
+_DIGIT = re.compile(r"\d")
 _NONWORD = re.compile(r"[\W_]+")
 
 SIMILAR = 0.5          # difflib word ratio at or above which two passages are "the same, reworded"
@@ -34,15 +39,22 @@ _PREFILTER = 0.25      # token-set Jaccard below which the (costlier) ratio is n
 _COMMON = 200          # tokens in more passages than this do not propose candidates
 
 
+@lru_cache(maxsize=200_000)
 def normalise(text: str) -> str:
-    """The comparison form of a text: noise removed, words kept."""
-    s = text.lower()
-    s = _DATE.sub(" zzdate ", s)
-    s = _HASH.sub(" zzhash ", s)
-    s = _VERSION.sub(" zzver ", s)
-    return " ".join(_NONWORD.sub(" ", s).split())
+    """The comparison form of a text: noise removed, words kept (cached: texts repeat per criterion)."""
+    return " ".join(_NONWORD.sub(" ", _NOISE.sub(_placeholder, text.lower())).split())
 
 
+def _placeholder(m: re.Match) -> str:
+    if m.lastgroup == "date":
+        return " zzdate "
+    if m.lastgroup == "ver":
+        return " zzver "
+    tok = m.group(0)
+    return " zzhash " if _HEX_LETTER.search(tok) and _DIGIT.search(tok) else tok
+
+
+@lru_cache(maxsize=200_000)
 def norm_hash(text: str) -> str:
     return hashlib.sha1(normalise(text).encode()).hexdigest()[:16]
 
@@ -64,7 +76,7 @@ class Item:
 
     def __post_init__(self) -> None:
         self.norm = normalise(self.text)
-        self.key = hashlib.sha1(self.norm.encode()).hexdigest()[:16]
+        self.key = norm_hash(self.text)
 
     @property
     def place(self) -> tuple[str, str]:
