@@ -163,7 +163,7 @@ def test_scraped_control_characters_never_reach_the_terminal(hostile):
     data = json.loads(result.stdout)
     assert any("/control" in e["url"] for e in data)
     assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", result.stdout)
-    assert not re.search(r"\\u00(?:0[0-8]|1[0-9a-f]|7f)", result.stdout, re.I), "escaped controls count too"
+    assert not re.search(r"\\u00(?:0[0-8b-f]|1[0-9a-f]|7f|[89][0-9a-f])", result.stdout, re.I), "escaped controls count too"
     table = CliRunner().invoke(cli.app, ["evidence", TOOL, "--db", str(hostile["db"]), "--limit", "0"])
     assert table.exit_code == 0 and "\x1b" not in table.stdout and "\x07" not in table.stdout
 
