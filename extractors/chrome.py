@@ -57,7 +57,7 @@ def strip_chrome(root, drop: Sequence[str] = (), *, guess: bool = False) -> None
     doomed.extend(_BARE_HEADER(root))
     doomed.extend(el for el in _ASIDES(root) if looks_like_chrome(el) or link_share(el) >= 0.5)
     if guess:
-        doomed.extend(el for el in _WITH_NAMES(root) if looks_like_chrome(el))
+        doomed.extend(el for el in _WITH_NAMES(root) if looks_like_chrome(el) and not _in_heading(el))
     for el in doomed:
         if el is not root and el.getparent() is not None:
             el.drop_tree()
@@ -84,14 +84,19 @@ def link_share(el) -> float:
     return sum(_LINK_TEXT(a) for a in el.iter("a")) / total if total else 1.0
 
 
+def _in_heading(el) -> bool:
+    """Links inside headings (Sphinx's "toc-backref") carry the heading's text: never chrome."""
+    return any(a.tag in _HEADINGS for a in el.iterancestors())
+
+
 def looks_like_chrome(el) -> bool:
     if el.tag in _HEADINGS:
         return False
-    tokens = (el.get("class") or "").split()
-    if el.get("id"):
-        tokens.append(el.get("id"))
-    for token in tokens:
-        token = token.lower()
+    # An id is often made from heading text ("search-runs"), so only a whole chrome id counts.
+    ident = (el.get("id") or "").lower()
+    if ident in CHROME_TOKENS or ident in CHROME_WORDS:
+        return True
+    for token in (el.get("class") or "").lower().split():
         if token in CHROME_TOKENS or any(p in CHROME_WORDS for p in _PARTS.split(token)):
             return True
     return False

@@ -20,6 +20,7 @@ from lxml.cssselect import CSSSelector
 GENERIC_CONTENT = ("article", "[role=main]", "main", "#content", ".content", "#main-content",
                    ".main-content", ".markdown-body", ".document", ".rst-content", ".post-content",
                    ".entry-content", "#main", ".main")
+SEMANTIC = ("article", "[role=main]", "main")
 # Elements that are site chrome wherever they sit (used to measure the page's real text).
 _CHROME = etree.XPath(
     "//nav | //aside | //header | //footer | //*[@role='navigation' or @role='banner' or "
@@ -28,7 +29,7 @@ _CHROME = etree.XPath(
 _BLOCK_TEXT = ("p", "pre", "li", "td", "dd", "blockquote", "h1", "h2", "h3", "h4")
 _NOT_HTML_KEEP = re.compile(r"</?(?!(?:h[1-6]|p|pre|br|li|tr|td|th|title|script|style)\b)[a-zA-Z][^>]*>")
 _ANY_TAG = re.compile(r"</?(?!(?:title|script|style)\b)[a-zA-Z][^>]*>")
-# A candidate must hold at least this share of the page's non-chrome text.
+# A candidate must hold at least this share of the page's non-chrome, non-link words.
 MIN_SHARE = 0.5
 
 
@@ -72,8 +73,17 @@ def page_title(doc: lxml.html.HtmlElement) -> str:
     return title.strip()
 
 
+_TEXT = etree.XPath(".//text()", smart_strings=False)
+_LINK_TEXT = etree.XPath(".//a//text()", smart_strings=False)
+
+
 def _text_len(el) -> int:
-    return len("".join(el.itertext()).split()) if el is not None else 0
+    return len(" ".join(_TEXT(el)).split())
+
+
+def _prose_len(el) -> int:
+    """Words outside links: what separates an article from a sidebar that lists every page."""
+    return _text_len(el) - len(" ".join(_LINK_TEXT(el)).split())
 
 
 def find_content(doc: lxml.html.HtmlElement, selectors: Sequence[str] = ()) -> tuple[object, bool]:
@@ -94,16 +104,21 @@ def generic_content(doc: lxml.html.HtmlElement):
     chrome = _CHROME(body)
     chrome_set = set(chrome)
     outer = [el for el in chrome if not any(a in chrome_set for a in el.iterancestors())]
-    total = _text_len(body) - sum(_text_len(el) for el in outer)
+    total = _prose_len(body) - sum(_prose_len(el) for el in outer)
     if total <= 0:
         return body
+    first = None
     for sel in GENERIC_CONTENT:
         found = [el for el in compiled(sel)(body) if el not in chrome_set]
         if found:
-            best = max(found, key=_text_len)
-            if _text_len(best) >= MIN_SHARE * total:
+            best = max(found, key=_prose_len)
+            if _prose_len(best) >= MIN_SHARE * total:
                 return best
-    best = _densest(body, chrome_set)
+            if first is None and sel in SEMANTIC and _text_len(best):
+                first = best
+    # Short pages: a few words of article next to more words of unmarked chrome still beat
+    # a guess, as long as the page marked its article up.
+    best = first if first is not None else _densest(body, chrome_set)
     return body if best is None else best
 
 
@@ -117,9 +132,8 @@ def _densest(body, chrome: set):
     for block in body.iter(*_BLOCK_TEXT):
         if any(a in chrome for a in block.iterancestors()):
             continue
-        words = _text_len(block)
-        links = sum(_text_len(a) for a in block.iter("a"))
-        value = words - 2 * links
+        prose = _prose_len(block)
+        value = prose - 2 * (_text_len(block) - prose)
         parent = block.getparent()
         if parent is None or value <= 0:
             continue

@@ -91,7 +91,8 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
     levels: list[tuple[int, str]] = []
     used: set[str] = set()
     line: list[str] = []
-    tables = 0
+    tables = cells = 0
+    outer_cells: list[int] = []
 
     def end_line() -> None:
         text = _WS.sub(" ", "".join(line)).strip()
@@ -108,8 +109,11 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
             if name == "table":
                 end_line()
                 tables -= 1
-            elif name and name not in INLINE and name not in CELLS:
-                end_line()
+                cells = outer_cells.pop()
+            elif name in CELLS:
+                cells -= 1
+            elif name and name not in INLINE:
+                line.append(" ") if cells else end_line()
             continue
         if not isinstance(node, Tag):
             if type(node) is NavigableString:    # not comments, doctypes, CDATA, script text
@@ -133,15 +137,20 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
                 sections[-1].blocks.append((code, "code"))
             continue
         if tag == "br":
-            end_line()
+            line.append(" ") if cells else end_line()
             continue
-        if tag in CELLS:
+        if tag == "table":
+            end_line()
+            tables += 1
+            outer_cells.append(cells)
+            cells = 0       # a table nested in a cell starts its own rows
+        elif tag in CELLS:
             if "".join(line).strip():
                 line.append(" | ")
+            cells += 1
         elif tag not in INLINE:
-            end_line()
-            if tag == "table":
-                tables += 1
+            # Paragraphs inside a table cell stay on the row's line.
+            line.append(" ") if cells else end_line()
         stack.append((iter(node.contents), tag))
     end_line()
     return [s for s in sections if s.blocks]
