@@ -517,86 +517,93 @@ def _review_interactive(
 review_app.callback(invoke_without_command=True)(_errors_to_exit_codes(_review_interactive))
 
 
+def _group_opt(ctx: typer.Context, name: str, value):
+    """--db and --reviewer may also come before the subcommand (`collector review --db X list`)."""
+    if value is not None or ctx.parent is None:
+        return value
+    return ctx.parent.params.get(name)
+
+
 @command(review_app, name="list")
 def review_list_cmd(
-    db: DbOpt = None, tool: ReviewToolOpt = None, criterion: ReviewCriterionOpt = None,
+    ctx: typer.Context, db: DbOpt = None, tool: ReviewToolOpt = None, criterion: ReviewCriterionOpt = None,
     all_flags: Annotated[bool, typer.Option("--all", help="Also decided and superseded flags.")] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """List the flags waiting for review (the queue, in order), or all flags with --all."""
     from knowledge import review
 
-    with _open_store(db) as store:
+    with _open_store(_group_opt(ctx, "db", db)) as store:
         flags = review.list_flags(store, tool, criterion, include_all=all_flags)
     if json_out:
         return print_json([f.to_dict() for f in flags])
     if not flags:
         err.print("No flags" + ("." if all_flags else " waiting for review.") + " `collector diff` creates them after a crawl.")
         return
-    print_table("Flags" if all_flags else "Review queue", ["id", "rank", "kind", "tool", "criterion", "status", "summary"],
-                [[f.id, str(f.rank), f.kind, f.tool, f.criterion, f.status, f.summary] for f in flags])
+    print_table("Flags" if all_flags else "Review queue", ["id", "kind", "tool", "criterion", "status", "summary"],
+                [[f.id, f.kind, f.tool, f.criterion, f.status, f.summary] for f in flags])
 
 
 @command(review_app, name="show")
-def review_show_cmd(flag_id: FlagIdArg, db: DbOpt = None, json_out: JsonOpt = False) -> None:
+def review_show_cmd(ctx: typer.Context, flag_id: FlagIdArg, db: DbOpt = None, json_out: JsonOpt = False) -> None:
     """Show one flag in full: study claim, old and new evidence with word highlights, facts, citations.
 
     Also the crawl dates compared and earlier decisions; --json gives all of it as data."""
     from knowledge import review
     from knowledge.review_session import render_flag
 
-    with _open_store(db) as store:
+    with _open_store(_group_opt(ctx, "db", db)) as store:
         if json_out:
             return print_json(review.describe(store, flag_id))
         render_flag(out, store, review.get_flag(store, flag_id).id)
 
 
-def _decide_cmd(decision: str, flag_id: str, db, note, reviewer) -> None:
+def _decide_cmd(ctx: typer.Context, decision: str, flag_id: str, db, note, reviewer) -> None:
     from knowledge import review
 
-    with _open_store(db) as store:
-        d = review.decide(store, flag_id, decision, note=note, reviewer=reviewer)
+    with _open_store(_group_opt(ctx, "db", db)) as store:
+        d = review.decide(store, flag_id, decision, note=note, reviewer=_group_opt(ctx, "reviewer", reviewer))
     err.print(f"Recorded: {d.decision} for flag {safe(d.flag_id)} ({safe(d.tool)} x {safe(d.criterion)}) "
               f"by {safe(d.reviewer)} at {d.decided_at}.", markup=False)
 
 
 @command(review_app, name="accept")
-def review_accept_cmd(flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
+def review_accept_cmd(ctx: typer.Context, flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
     """Accept a flag: its new evidence becomes the reviewed state of the cell."""
-    _decide_cmd("accepted", flag_id, db, note, reviewer)
+    _decide_cmd(ctx, "accepted", flag_id, db, note, reviewer)
 
 
 @command(review_app, name="dismiss")
-def review_dismiss_cmd(flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
+def review_dismiss_cmd(ctx: typer.Context, flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
     """Dismiss a flag: seen, not relevant. The change is not flagged again (the report shows it as dismissed)."""
-    _decide_cmd("dismissed", flag_id, db, note, reviewer)
+    _decide_cmd(ctx, "dismissed", flag_id, db, note, reviewer)
 
 
 @command(review_app, name="uncertain")
-def review_uncertain_cmd(flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
+def review_uncertain_cmd(ctx: typer.Context, flag_id: FlagIdArg, note: NoteOpt = None, reviewer: ReviewerOpt = None, db: DbOpt = None) -> None:
     """Mark a flag uncertain: it stays in the queue (after the open flags) for a second look."""
-    _decide_cmd("uncertain", flag_id, db, note, reviewer)
+    _decide_cmd(ctx, "uncertain", flag_id, db, note, reviewer)
 
 
 @command(review_app, name="note")
 def review_note_cmd(
-    flag_id: FlagIdArg, text: Annotated[str, typer.Argument(help="The note (quote it).")],
+    ctx: typer.Context, flag_id: FlagIdArg, text: Annotated[str, typer.Argument(help="The note (quote it).")],
     reviewer: ReviewerOpt = None, db: DbOpt = None,
 ) -> None:
     """Add a note to a flag without changing its status."""
-    _decide_cmd("note", flag_id, db, text, reviewer)
+    _decide_cmd(ctx, "note", flag_id, db, text, reviewer)
 
 
 @command(review_app, name="history")
 def review_history_cmd(
-    tool: Annotated[Optional[str], typer.Argument(help="Only this tool.")] = None,
+    ctx: typer.Context, tool: Annotated[Optional[str], typer.Argument(help="Only this tool.")] = None,
     criterion: Annotated[Optional[str], typer.Argument(help="Only this criterion.")] = None,
     db: DbOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Every review decision, oldest first: who decided what, when, with which note, on which crawl."""
     from knowledge import review
 
-    with _open_store(db) as store:
+    with _open_store(_group_opt(ctx, "db", db)) as store:
         rows = review.history(store, tool, criterion)
     if json_out:
         return print_json([d.to_dict() for d in rows])
