@@ -158,3 +158,11 @@ def test_scraped_escape_sequences_are_inert_in_show_and_interactive(tmp_path, st
     shown = runner.invoke(app, ["review", "show", "evil", "--db", str(db), "--json"])
     assert_inert(shown.stdout)
     assert "\\u001b" not in shown.stdout and "\\u009b" not in shown.stdout
+
+
+def test_group_options_before_the_subcommand_are_used(db):
+    result = runner.invoke(app, ["review", "--db", str(db), "--reviewer", "Eve", "accept", "f1"])
+    assert result.exit_code == 0, result.output
+    assert rows(db, "SELECT flag_id, reviewer FROM decisions") == [{"flag_id": "f1", "reviewer": "Eve"}]
+    listed = runner.invoke(app, ["review", "--db", str(db), "list", "--json"])
+    assert [f["id"] for f in json.loads(listed.stdout)] == ["f2", "f3"]
