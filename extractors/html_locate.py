@@ -27,7 +27,10 @@ _CHROME = etree.XPath(
     "@role='contentinfo' or @role='search' or @role='complementary'] | //script | //style | "
     "//noscript | //template")
 _BLOCK_TEXT = ("p", "pre", "li", "td", "dd", "blockquote", "h1", "h2", "h3", "h4")
-_NOT_HTML_KEEP = re.compile(r"</?(?!(?:h[1-6]|p|pre|br|li|tr|td|th|title|script|style)\b)[a-zA-Z][^>]*>")
+# Last resorts for absurdly deep markup: keep only structure that matters for text and chrome
+# (the nesting is almost always divs/spans), and failing that, no tags at all.
+_NOT_HTML_KEEP = re.compile(r"</?(?!(?:h[1-6]|p|pre|br|ul|ol|li|table|tr|td|th|title|script|style|"
+                            r"nav|aside|header|footer|main|article)\b)[a-zA-Z][^>]*>")
 _ANY_TAG = re.compile(r"</?(?!(?:title|script|style)\b)[a-zA-Z][^>]*>")
 # A candidate must hold at least this share of the page's non-chrome, non-link words.
 MIN_SHARE = 0.5
@@ -42,15 +45,15 @@ def compiled(selector: str) -> CSSSelector | None:
         return None
 
 
-def parse_document(text: str) -> tuple[lxml.html.HtmlElement | None, bool]:
-    """(lxml tree of the page or None if there is nothing to parse, True if nested > 256 deep).
+def parse_document(text: str) -> lxml.html.HtmlElement | None:
+    """lxml tree of the page; None if there is nothing to parse.
 
     libxml2 stops building a tree nested deeper than 256 levels (2048 with huge_tree) and loses
     everything after that point. A page that deep is hostile or broken: we retry with the
     larger limit and, failing that, with the nesting markup stripped, keeping the text.
     """
     if not text.strip():
-        return None, False
+        return None
     attempts = ((text, False), (text, True), (_NOT_HTML_KEEP.sub(" ", text), True),
                 (_ANY_TAG.sub(" ", text), True))
     doc = None
@@ -59,10 +62,10 @@ def parse_document(text: str) -> tuple[lxml.html.HtmlElement | None, bool]:
         try:
             doc = lxml.html.document_fromstring(markup, parser=parser)
         except (etree.ParserError, ValueError):
-            return doc, huge
+            return doc
         if not any("depth" in str(err).lower() for err in parser.error_log):
-            return doc, huge
-    return doc, True
+            return doc
+    return doc
 
 
 def page_title(doc: lxml.html.HtmlElement) -> str:

@@ -70,15 +70,13 @@ def extract_passages(html: bytes | str, url: str, *, content: Sequence[str] = ()
 def content_fragment(html: bytes | str, content: Sequence[str] = (),
                      drop: Sequence[str] = ()) -> tuple[Tag | None, str]:
     """(BeautifulSoup tree of the content element with chrome removed, page title)."""
-    doc, deep = parse_document(to_text(html))
+    doc = parse_document(to_text(html))
     if doc is None:
         return None, ""
     element, matched = find_content(doc, content)
     strip_chrome(element, drop, guess=not matched)
     fragment = lxml.html.tostring(element, encoding="unicode", with_tail=False)
-    # libxml2 (behind BeautifulSoup's "lxml" builder) truncates beyond 256 levels; a page that
-    # deep goes through the pure-Python parser instead.
-    soup = BeautifulSoup(fragment, "html.parser" if deep else "lxml")
+    soup = BeautifulSoup(fragment, "lxml")
     return soup.body or soup, page_title(doc)
 
 
