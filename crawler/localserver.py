@@ -73,17 +73,21 @@ class _Handler(BaseHTTPRequestHandler):
             file = file / "index.html"
             if not file.is_file():
                 return self._send(entry, 404, b"not found\n", "text/plain", head=head)
-        body = file.read_bytes()
+        stat = file.stat()
+        body = None
+        size = stat.st_size
         if file.name in REWRITTEN:
-            body = body.replace(b"__ORIGIN__", self.server.origin.encode())
+            body = file.read_bytes().replace(b"__ORIGIN__", self.server.origin.encode())
             for old, new in self.server.replace.items():
                 body = body.replace(old.encode(), new.encode())
-        stat = file.stat()
-        etag = f'"{stat.st_mtime_ns:x}-{len(body):x}"'
+            size = len(body)
+        etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         validators = {"ETag": etag, "Last-Modified": last_modified}
         if not fault.get("truncate") and self._not_modified(etag, stat.st_mtime):
             return self._send(entry, 304, b"", None, head=True, extra=validators)
+        if body is None:  # read only when it is sent: a 304 costs a stat()
+            body = file.read_bytes()
         ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
         if ctype.startswith("text/") or ctype.endswith("xml"):
             ctype += "; charset=utf-8"

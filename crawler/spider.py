@@ -158,9 +158,9 @@ class DocsSpider(scrapy.Spider):
         base = get_base_url(response)
         origin = origin_of(base)
         # lxml directly: a docs sidebar repeats hundreds of links on every page, so this loop is hot.
-        for href in response.selector.root.xpath("//a/@href | //area/@href"):
-            href = href.strip()
-            if not href or href.startswith(("#", "mailto:", "javascript:", "tel:", "data:")):
+        hrefs = response.selector.root.xpath("//a/@href | //area/@href", smart_strings=False)
+        for href in dict.fromkeys(h.strip().split("#", 1)[0] for h in hrefs):
+            if not href or href.startswith(("mailto:", "javascript:", "tel:", "data:")):
                 continue
             if href.startswith("/") and not href.startswith("//"):
                 absolute = origin + href   # root-relative: no need for a full urljoin
