@@ -7,9 +7,11 @@ Pipeline: `spacy.blank("en")` + `sentencizer` + two `span_ruler`s, one per patte
   `weight` (default 1.0; negative weights mark phrases that argue *against* a criterion, e.g.
   "hello world" for real_world). Overlapping spans are allowed, so one passage serves several
   criteria.
-* Lines with `"regex"` instead of `"pattern"` are matched on the raw text (case-insensitive) and
-  added to the same span groups: URL schemes ("s3://") and decorators ("@kubernetes(cpu=4)") are
-  tokenised irregularly, and regexes inside spaCy's Matcher run on every token (slow).
+* Lines with `"regex"` instead of `"pattern"` are matched on the raw text (case-insensitive; use
+  `(?-i:...)` for case-sensitive parts) and scored like span matches: URL schemes ("s3://") and
+  decorators ("@kubernetes(cpu=4)") are tokenised irregularly, and token patterns with predicates
+  make spaCy's Matcher build a Token object per token (5x slower). An optional `"requires"` list
+  of literal substrings (case-sensitive) skips the regex when none occurs in the text.
 * `facts.jsonl` -> spans in `doc.spans["facts"]`, label = "category:value", with the criterion the
   fact informs and optional sentence-context words that disambiguate it ("R" only near
   "language", "local" only near "storage", "docker" as environment vs serving target...).
@@ -19,7 +21,8 @@ the heading part are weighted up (a section titled "Remote storage" is about sto
 body only says "add a remote"). Scoring, per criterion (parameters in `config.json`):
 
     body  = sum over distinct matched patterns p in the text of  w_p * (1 + repeat_bonus * min(n_p - 1, 2))
-    body /= max(1, n_tokens / length_norm) ** length_alpha          # long sections need more evidence
+    body /= (max(n_tokens, min_tokens) / length_norm) ** length_alpha   # density: long sections need
+                                                                        # more evidence, short ones less
     head  = sum over distinct patterns p matched in the headings of  w_p * heading_weight(level)
     score = 1 - exp(-(body + head) / saturation)                     # in [0, 1), monotone
 
@@ -49,8 +52,12 @@ class FactRule:
     category: str
     value: str
     criterion: str
-    context: tuple[str, ...]      # the sentence must contain a token starting with one of these
-    not_context: tuple[str, ...]  # ... and none starting with one of these
+    context_rx: re.Pattern | None      # the sentence must contain a word starting with one of these
+    not_context_rx: re.Pattern | None  # ... and no word starting with one of those
+
+
+def _prefix_rx(words: Sequence[str]) -> re.Pattern | None:
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(w.lower()) for w in words) + ")") if words else None
 
 
 def _read_jsonl(name: str) -> list[dict]:
@@ -84,17 +91,21 @@ class Tagger:
         self.repeat_bonus: float = cfg["repeat_bonus"]
         self.length_norm: float = cfg["length_norm"]
         self.length_alpha: float = cfg["length_alpha"]
+        self.min_tokens: int = cfg["min_tokens"]
         self.heading_weights: list[float] = cfg["heading_weights"]   # last heading first, then parents
         self.max_chars: int = cfg["max_chars"]
 
         self.weights: dict[str, float] = {}
-        self.regexes: list[tuple[str, str, str, re.Pattern]] = []   # (spans key, label, id, regex)
+        self.labels: dict[str, str] = {}
+        # (spans key, pattern id, regex, literals of which one must occur for the regex to match)
+        self.regexes: list[tuple[str, str, re.Pattern, tuple[str, ...]]] = []
         criteria_patterns = []
         for n, row in enumerate(_read_jsonl("criteria.jsonl")):
             pid = f"c{n}"
             self.weights[pid] = float(row.get("weight", 1.0))
+            self.labels[pid] = row["label"]
             if "regex" in row:
-                self.regexes.append((CRITERIA_KEY, row["label"], pid, re.compile(row["regex"], re.I)))
+                self.regexes.append((CRITERIA_KEY, pid, re.compile(row["regex"], re.I), tuple(row.get("requires", ()))))
             else:
                 criteria_patterns.append({"label": row["label"], "pattern": row["pattern"], "id": pid})
 
@@ -103,14 +114,16 @@ class Tagger:
         for n, row in enumerate(_read_jsonl("facts.jsonl")):
             pid = f"f{n}"
             category, value = row["label"].split(":", 1)
+            self.labels[pid] = row["label"]
             self.fact_rules[pid] = FactRule(category, value, row["criterion"],
-                                            tuple(row.get("context", ())), tuple(row.get("not_context", ())))
+                                            _prefix_rx(row.get("context", ())), _prefix_rx(row.get("not_context", ())))
             if "regex" in row:
-                self.regexes.append((FACTS_KEY, row["label"], pid, re.compile(row["regex"], re.I)))
+                self.regexes.append((FACTS_KEY, pid, re.compile(row["regex"], re.I), tuple(row.get("requires", ()))))
             else:
                 fact_patterns.append({"label": row["label"], "pattern": row["pattern"], "id": pid})
 
         nlp = spacy.blank("en")
+        _split_dotted_names(nlp)
         nlp.add_pipe("sentencizer")
         ruler = nlp.add_pipe("span_ruler", name="criteria_ruler",
                              config={"spans_key": CRITERIA_KEY, "phrase_matcher_attr": "LOWER"})
@@ -119,21 +132,23 @@ class Tagger:
                               config={"spans_key": FACTS_KEY, "phrase_matcher_attr": "LOWER"})
         fruler.add_patterns(fact_patterns)
         self.nlp = nlp
+        self.sentencizer = nlp.get_pipe("sentencizer")
 
     # ------------------------------------------------------------------ public API
     def tag(self, text: str, heading_path: Sequence[str] = ()) -> tuple[list[Tag], list[Fact]]:
         return self.tag_many([(text, heading_path)])[0]
 
     def tag_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[tuple[list[Tag], list[Fact]]]:
-        items = list(items)
         prepared = [self._prepare(text, heading_path) for text, heading_path in items]
-        docs = self.nlp.pipe((p[0] for p in prepared), batch_size=64)
-        return [self._score(self._add_regex_spans(doc), bounds) for doc, (_, bounds) in zip(docs, prepared)]
+        # The sentencizer only serves the context checks of facts, so it runs on demand (see
+        # `_sentence_text`): splitting every passage into sentences would double the tagging time.
+        docs = self.nlp.pipe((p.text for p in prepared), batch_size=64, disable=["sentencizer"])
+        return [self._score(doc, p) for doc, p in zip(docs, prepared)]
 
     # ------------------------------------------------------------------ internals
-    def _prepare(self, text: str, heading_path: Sequence[str]) -> tuple[str, list[int]]:
-        """One string per passage: headings (deepest first) then the text; return the char ends
-        of each heading so matches can be attributed to a heading level."""
+    def _prepare(self, text: str, heading_path: Sequence[str]) -> "_Prepared":
+        """One string per passage: headings (deepest first) then the text, plus the char ends of
+        each heading so that matches can be attributed to a heading level."""
         parts, bounds, pos = [], [], 0
         for h in reversed([h for h in heading_path if h and h.strip()]):
             h = " ".join(h.split())
@@ -142,16 +157,14 @@ class Tagger:
             bounds.append(pos)
             pos += len(_SEP)
         body = (text or "")[: self.max_chars]
-        return _SEP.join(parts + [body]), bounds
+        return _Prepared(_SEP.join(parts + [body]), bounds, len(body.split()))
 
-    def _add_regex_spans(self, doc):
-        text = doc.text
-        for key, label, pid, rx in self.regexes:
-            for m in rx.finditer(text):
-                span = doc.char_span(m.start(), m.end(), label=label, span_id=pid, alignment_mode="expand")
-                if span is not None:
-                    doc.spans[key].append(span)
-        return doc
+    def _regex_spans(self, doc, text: str) -> list[tuple[str, str, int, int]]:
+        """(key, pattern id, start char, end char) of the regex rules, matched on the raw text."""
+        return [(key, pid, m.start(), m.end())
+                for key, pid, rx, requires in self.regexes
+                if not requires or any(r in text for r in requires)   # cheap literal pre-check
+                for m in rx.finditer(text)]
 
     def _heading_level(self, start_char: int, bounds: list[int]) -> int | None:
         for level, end in enumerate(bounds):
@@ -159,28 +172,32 @@ class Tagger:
                 return level
         return None
 
-    def _score(self, doc, bounds: list[int]) -> tuple[list[Tag], list[Fact]]:
-        body_start = bounds[-1] + len(_SEP) if bounds else 0
-        n_tokens = sum(1 for t in doc if t.idx >= body_start and not t.is_space and not t.is_punct)
+    def _score(self, doc, prep: "_Prepared") -> tuple[list[Tag], list[Fact]]:
+        text, bounds = prep.text, prep.bounds
+        matches = [(s.id_, s.start_char, s.end_char) for s in doc.spans[CRITERIA_KEY]]
+        fact_matches = [(s.id_, s.start_char, s.end_char) for s in doc.spans[FACTS_KEY]]
+        for key, pid, start, end in self._regex_spans(doc, text):
+            (matches if key == CRITERIA_KEY else fact_matches).append((pid, start, end))
+
         body_hits: dict[str, dict[str, int]] = {}     # criterion -> pattern id -> count
         head_hits: dict[str, dict[str, float]] = {}   # criterion -> pattern id -> heading factor
         terms: dict[str, dict[str, float]] = {}       # criterion -> term -> weight (for ordering)
-        for span in doc.spans[CRITERIA_KEY]:
-            crit, pid = span.label_, span.id_
-            w = self.weights[pid]
-            level = self._heading_level(span.start_char, bounds)
+        for pid, start, end in matches:
+            crit, w = self.labels[pid], self.weights[pid]
+            level = self._heading_level(start, bounds)
             if level is None:
-                body_hits.setdefault(crit, {}).setdefault(pid, 0)
-                body_hits[crit][pid] += 1
+                hits = body_hits.setdefault(crit, {})
+                hits[pid] = hits.get(pid, 0) + 1
             else:
                 factor = self.heading_weights[min(level, len(self.heading_weights) - 1)]
-                prev = head_hits.setdefault(crit, {}).get(pid, 0.0)
-                head_hits[crit][pid] = max(prev, factor)
+                hits = head_hits.setdefault(crit, {})
+                hits[pid] = max(hits.get(pid, 0.0), factor)
             if w > 0:
-                term = span.text.lower()
-                terms.setdefault(crit, {})[term] = max(terms.get(crit, {}).get(term, 0.0), w)
+                term = text[start:end].lower()
+                seen = terms.setdefault(crit, {})
+                seen[term] = max(seen.get(term, 0.0), w)
 
-        length_div = max(1.0, n_tokens / self.length_norm) ** self.length_alpha
+        length_div = (max(prep.n_words, self.min_tokens) / self.length_norm) ** self.length_alpha
         tags: list[Tag] = []
         for crit, threshold in self.thresholds.items():
             body = sum(self.weights[p] * (1 + self.repeat_bonus * min(n - 1, 2))
@@ -194,25 +211,53 @@ class Tagger:
                 ordered = sorted(terms.get(crit, {}).items(), key=lambda kv: (-kv[1], kv[0]))
                 tags.append(Tag(crit, round(score, 6), tuple(t for t, _ in ordered[:8])))
         tagged = {t.criterion for t in tags}
-        return tags, self._facts(doc, tagged)
+        return tags, self._facts(doc, text, fact_matches, tagged)
 
-    def _facts(self, doc, tagged: set[str]) -> list[Fact]:
+    def _facts(self, doc, text: str, fact_matches: list[tuple[str, int, int]], tagged: set[str]) -> list[Fact]:
         facts: dict[tuple[str, str, str], Fact] = {}
-        for span in doc.spans[FACTS_KEY]:
-            rule = self.fact_rules[span.id_]
-            if rule.criterion not in tagged:
-                continue
+        sentencized = False
+        for pid, start, end in sorted(fact_matches, key=lambda m: (m[1], m[2], m[0])):
+            rule = self.fact_rules[pid]
             key = (rule.category, rule.value, rule.criterion)
-            if key in facts:
+            if rule.criterion not in tagged or key in facts:
                 continue
-            if rule.context or rule.not_context:
-                words = [t.lower_ for t in span.sent]
-                if rule.context and not any(w.startswith(c) for w in words for c in rule.context):
+            if rule.context_rx or rule.not_context_rx:
+                if not sentencized:
+                    self.sentencizer(doc)
+                    sentencized = True
+                sentence = self._sentence_text(doc, text, start, end)
+                if rule.context_rx and not rule.context_rx.search(sentence):
                     continue
-                if rule.not_context and any(w.startswith(c) for w in words for c in rule.not_context):
+                if rule.not_context_rx and rule.not_context_rx.search(sentence):
                     continue
-            facts[key] = Fact(rule.category, rule.value, rule.criterion, span.text)
+            facts[key] = Fact(rule.category, rule.value, rule.criterion, text[start:end])
         return sorted(facts.values(), key=lambda f: (f.criterion, f.category, f.value))
+
+    @staticmethod
+    def _sentence_text(doc, text: str, start: int, end: int) -> str:
+        span = doc.char_span(start, end, alignment_mode="expand")
+        if span is None:
+            return text[start:end].lower()
+        sent = span.sent
+        return text[sent.start_char:sent.end_char].lower()
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    text: str            # headings (deepest first) + separator + body
+    bounds: list[int]    # char end of each heading in `text`
+    n_words: int         # words in the body, for the density normalisation
+
+
+def _split_dotted_names(nlp) -> None:
+    """Split "mlflow.autolog", "lightgbm.train", "Live.log_image" at the dot, so that the words
+    inside API names match phrase patterns; only real URLs (with a scheme or www.) stay whole.
+    Pattern phrases are tokenised by the same tokenizer, so "dvc.yaml" still matches "dvc.yaml"."""
+    from spacy.util import compile_infix_regex
+
+    infixes = list(nlp.Defaults.infixes) + [r"(?<=[A-Za-z_])\.(?=[A-Za-z_])"]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    nlp.tokenizer.url_match = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$", re.I).match
 
 
 @lru_cache(maxsize=1)
