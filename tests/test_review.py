@@ -138,3 +138,15 @@ def test_word_highlights_are_coloured_and_scraped_markup_is_escaped():
     assert "\x1b[9;31mS3" in cap.get() or "\x1b[31;9mS3" in cap.get()
     assert "[red]GCS[/red]" in cap.get()
     assert rich_word_diff("a b", "a c", plain=True) == "a [-b-]{+c+}"
+
+
+def test_the_table_itself_refuses_anonymous_decisions_and_empty_notes(store):
+    insert = ("INSERT INTO decisions (flag_id, tool, criterion, decision, note, reviewer, decided_at) "
+              "VALUES ('f', 'dvc', 'storage', ?, ?, ?, '2026-01-01T00:00:00Z')")
+    with pytest.raises(sqlite3.IntegrityError):
+        store.conn.execute(insert, ("note", None, "Ada"))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.conn.execute(insert, ("accepted", None, ""))
+    with pytest.raises(sqlite3.IntegrityError):
+        store.conn.execute(insert, ("approved", None, "Ada"))
+    store.conn.execute(insert, ("accepted", None, "Ada"))
