@@ -325,8 +325,10 @@ def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: 
         "added": [_cite(it.ref) for it in m.added],
         "removed": [_cite(it.ref) for it in m.removed],
         "changed": [_changed(o, n, r) for o, n, r in m.changed],
-        "moved": [dict(_cite(n.ref), old_url=o.ref.citation, old_heading_path=o.ref.heading_path,
-                       old_crawled_at=o.ref.fetched_at) for o, n in m.moved],
+        "moved": [dict(_cite(n.ref), old_url=o.ref.citation, old_heading_path=list(o.ref.heading_path),
+                       old_crawled_at=o.ref.fetched_at, part=False) for o, n in m.moved]
+                 + [dict(_cite(n.ref), text=text, old_url=o.ref.citation, old_heading_path=list(o.ref.heading_path),
+                         old_crawled_at=o.ref.fetched_at, part=True) for o, n, text in m.moved_parts],
     }
     cues = sorted({c for it in m.added for c in _cues(it.norm)}
                   | {c for ch in payload["changed"] for c in ch.pop("_cues")})

@@ -35,6 +35,8 @@ _DIGIT = re.compile(r"\d")
 _NONWORD = re.compile(r"[\W_]+")
 
 SIMILAR = 0.5          # difflib word ratio at or above which two passages are "the same, reworded"
+SIMILAR_SAME_PLACE = 0.3   # ... when both sit under the same heading of the same page (a rewrite)
+MIN_PART_WORDS = 4     # a paragraph shorter than this is not reported as moved on its own
 _PREFILTER = 0.25      # token-set Jaccard below which the (costlier) ratio is not computed
 _COMMON = 200          # tokens in more passages than this do not propose candidates
 
@@ -89,10 +91,11 @@ class Match:
     removed: list[Item] = field(default_factory=list)
     changed: list[tuple[Item, Item, float]] = field(default_factory=list)   # (old, new, ratio)
     moved: list[tuple[Item, Item]] = field(default_factory=list)           # (old, new)
+    moved_parts: list[tuple[Item, Item, str]] = field(default_factory=list)  # (old, new, paragraph)
 
     @property
     def empty(self) -> bool:
-        return not (self.added or self.removed or self.changed or self.moved)
+        return not (self.added or self.removed or self.changed or self.moved or self.moved_parts)
 
 
 def match_passages(old: Sequence[Item], new: Sequence[Item]) -> Match:
@@ -141,7 +144,59 @@ def match_passages(old: Sequence[Item], new: Sequence[Item]) -> Match:
         result.changed.append((still_old[i], still_new[j], ratio))
     result.removed = [o for i, o in enumerate(still_old) if i not in used_old]
     result.added = [n for j, n in enumerate(still_new) if j not in used_new]
+    _move_parts(result)
     return result
+
+
+def _move_parts(result: Match) -> None:
+    """Pass 4: paragraphs that left one passage and arrived, unchanged, in another -> moved.
+
+    A passage is a whole section, so a paragraph moving between sections shows up as two changed
+    (or removed/added) sections. Paragraphs (lines) that only the old side of a changed pair or a
+    removed passage has are matched to paragraphs only the new side of another pair or an added
+    passage has. A change or addition/removal fully explained by such moves is dropped.
+    """
+    olds: dict[str, list[tuple[tuple, Item]]] = defaultdict(list)   # norm paragraph -> holders
+    news: list[tuple[str, tuple, Item, str]] = []
+    unexplained: dict[tuple, int] = defaultdict(int)
+
+    def only(a: Item, b: Item | None) -> list[str]:
+        other = {normalise(p) for p in b.text.split("\n")} if b is not None else set()
+        return [p for p in (x.strip() for x in a.text.split("\n")) if normalise(p) and normalise(p) not in other]
+
+    for k, (o, n, _r) in enumerate(result.changed):
+        for side, a, b in (("old", o, n), ("new", n, o)):
+            for p in only(a, b):
+                unexplained[(k, side)] += 1
+                if side == "old":
+                    olds[normalise(p)].append(((k, "old"), o))
+                else:
+                    news.append((normalise(p), (k, "new"), n, p))
+    for k, o in enumerate(result.removed):
+        for p in only(o, None):
+            unexplained[("r", k)] += 1
+            olds[normalise(p)].append((("r", k), o))
+    for k, n in enumerate(result.added):
+        for p in only(n, None):
+            unexplained[("a", k)] += 1
+            news.append((normalise(p), ("a", k), n, p))
+    if not olds or not news:
+        return
+    for norm, holder, n, text in news:
+        if len(norm.split()) < MIN_PART_WORDS or not olds.get(norm):
+            continue
+        candidates = olds[norm]
+        pick = next((c for c in candidates if c[1] is not n and c[0][0] != holder[0]), None)
+        if pick is None:
+            continue
+        candidates.remove(pick)
+        unexplained[pick[0]] -= 1
+        unexplained[holder] -= 1
+        result.moved_parts.append((pick[1], n, text))
+    result.changed = [c for k, c in enumerate(result.changed)
+                      if unexplained[(k, "old")] > 0 or unexplained[(k, "new")] > 0]
+    result.removed = [o for k, o in enumerate(result.removed) if unexplained[("r", k)] > 0]
+    result.added = [n for k, n in enumerate(result.added) if unexplained[("a", k)] > 0]
 
 
 def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, int, int, float]]:
@@ -168,11 +223,12 @@ def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, i
             inter = len(o_set & n_set)
             if inter / (len(o_set | n_set) or 1) < _PREFILTER:
                 continue
+            threshold = SIMILAR_SAME_PLACE if o.place == new[j].place else SIMILAR
             sm = difflib.SequenceMatcher(None, o_toks, new[j].norm.split(), autojunk=False)
-            if sm.real_quick_ratio() < SIMILAR or sm.quick_ratio() < SIMILAR:
+            if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
                 continue
             ratio = sm.ratio()
-            if ratio >= SIMILAR:
+            if ratio >= threshold:
                 bonus = int(o.place == new[j].place) + int(o.path == new[j].path)
                 out.append((round(ratio, 6), bonus, i, j, ratio))
     return out
