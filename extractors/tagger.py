@@ -40,6 +40,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Sequence
 
+from extractors.facts import check_fact_label
 from extractors.model import Fact, Tag
 
 CRITERIA_KEY = "criteria"
@@ -114,6 +115,7 @@ class Tagger:
         for n, row in enumerate(_read_jsonl("facts.jsonl")):
             pid = f"f{n}"
             category, value = row["label"].split(":", 1)
+            check_fact_label(category, value)
             self.labels[pid] = row["label"]
             self.fact_rules[pid] = FactRule(category, value, row["criterion"],
                                             _prefix_rx(row.get("context", ())), _prefix_rx(row.get("not_context", ())))
