@@ -545,7 +545,12 @@ def review_list_cmd(
 
 
 @command(review_app, name="show")
-def review_show_cmd(ctx: typer.Context, flag_id: FlagIdArg, db: DbOpt = None, json_out: JsonOpt = False) -> None:
+def review_show_cmd(
+    ctx: typer.Context, flag_id: FlagIdArg, db: DbOpt = None,
+    full: Annotated[bool, typer.Option("--full", help="Every passage in full (default: the first 8 per "
+                                                      "section, long unchanged text shortened).")] = False,
+    json_out: JsonOpt = False,
+) -> None:
     """Show one flag in full: study claim, old and new evidence with word highlights, facts, citations.
 
     Also the crawl dates compared and earlier decisions; --json gives all of it as data."""
@@ -555,7 +560,7 @@ def review_show_cmd(ctx: typer.Context, flag_id: FlagIdArg, db: DbOpt = None, js
     with _open_store(_group_opt(ctx, "db", db)) as store:
         if json_out:
             return print_json(review.describe(store, flag_id))
-        render_flag(out, store, review.get_flag(store, flag_id).id)
+        render_flag(out, store, review.get_flag(store, flag_id).id, full=full)
 
 
 def _decide_cmd(ctx: typer.Context, decision: str, flag_id: str, db, note, reviewer) -> None:

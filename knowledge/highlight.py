@@ -13,6 +13,7 @@ from rich.markup import escape
 from knowledge.textsafe import safe
 
 _TOKENS = re.compile(r"\s+|\w+|[^\w\s]+")
+CONTEXT_WORDS = 12   # unchanged words kept on each side of a change; longer stretches become "…"
 
 
 def markup(text: object, *, keep_newlines: bool = True) -> str:
@@ -43,11 +44,31 @@ def _mark(op: str, text: str, plain: bool) -> str:
     return f"[{'red strike' if op == 'delete' else 'bold green'}]{markup(text)}[/]"
 
 
-def rich_word_diff(old: str, new: str, *, plain: bool = False) -> str:
-    """Removed words red and struck through, added words green, the rest as is."""
+def trim(text: str, *, first: bool, last: bool, keep: int | None = CONTEXT_WORDS) -> str:
+    """Shorten an unchanged stretch to `keep` words next to each change: a reviewer needs the
+    context of a change, not the whole page section. `first`/`last`: the stretch opens/closes the
+    passage (so only one side borders a change). keep=None keeps everything."""
+    words = text.split()
+    if keep is None or (first and last) or len(words) <= 2 * keep + 2:
+        return text
+    lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+    head, tail = " ".join(words[:keep]), " ".join(words[-keep:])
+    if first:
+        return f"… {tail}{trail}"
+    if last:
+        return f"{lead}{head} …"
+    return f"{lead}{head} … {tail}{trail}"
+
+
+def rich_word_diff(old: str, new: str, *, plain: bool = False, context: int | None = CONTEXT_WORDS) -> str:
+    """Removed words red and struck through, added words green, the rest as is (long unchanged
+    stretches shortened to `context` words around each change)."""
     parts = []
-    for op, text in word_diff(safe(old), safe(new)):
-        if op == "equal" or not text.strip():
+    ops = word_diff(safe(old), safe(new))
+    for i, (op, text) in enumerate(ops):
+        if op == "equal":
+            parts.append(markup(trim(text, first=i == 0, last=i == len(ops) - 1, keep=context)))
+        elif not text.strip():
             parts.append(markup(text))
         else:
             lead, core, trail = _split_space(text)
@@ -61,16 +82,26 @@ def _split_space(text: str) -> tuple[str, str, str]:
     return text[:start], core, text[start + len(core):]
 
 
-def rich_diff_ops(ops: list, *, plain: bool = False) -> str:
+def rich_diff_ops(ops: list, *, plain: bool = False, context: int | None = CONTEXT_WORDS) -> str:
     """Render word-diff ops as computed by `collector diff` ([{"op", "text"}], words joined by
     spaces) the same way; malformed entries are skipped rather than trusted."""
+    ops = [o for o in ops if isinstance(o, dict) and isinstance(o.get("text"), str)]
     parts = []
-    for item in ops:
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            continue
+    for i, item in enumerate(ops):
         op, text = item.get("op"), item["text"]
-        parts.append(_mark(op, text, plain) if op in ("delete", "insert") else markup(text))
+        if op in ("delete", "insert"):
+            parts.append(_mark(op, text, plain))
+        else:
+            parts.append(markup(trim(text, first=i == 0, last=i == len(ops) - 1, keep=context)))
     return " ".join(parts)
+
+
+def clip(text: str, limit: int | None) -> str:
+    """A long added/removed passage cut at a word boundary, saying how much was left out."""
+    if limit is None or len(text) <= limit + 80:     # not worth hiding a few words
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return f"{cut} … (+{len(text) - len(cut)} characters)"
 
 
 def fact_labels(facts: object) -> list[str]:

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from knowledge.highlight import fact_labels, markup, rich_diff_ops, rich_word_diff
+from knowledge.highlight import CONTEXT_WORDS, clip, fact_labels, markup, rich_diff_ops, rich_word_diff
 from knowledge.review import ReviewFlag, decide, describe
+from knowledge.textsafe import safe
 
 KEYS = {
     "a": "accept: the new evidence is right; it becomes the reviewed state of this cell",
@@ -33,7 +34,8 @@ KEYS = {
 }
 PROMPT = "\\[a]ccept \\[d]ismiss \\[u]ncertain \\[n]ote \\[s]kip \\[b]ack \\[q]uit \\[?]help"   # rich markup
 DECISION_KEYS = {"a": "accepted", "d": "dismissed", "u": "uncertain"}
-MAX_PASSAGES = 8   # per section; `collector review show ID --json` has them all
+MAX_PASSAGES = 8   # per section; `collector review show ID --full` shows them all
+MAX_CHARS = 600    # of an added/removed/moved passage; the word diff of a changed one keeps context only
 
 
 @dataclass
@@ -124,8 +126,9 @@ def _summary(console: Console, result: SessionResult) -> None:
 
 # --------------------------------------------------------------------------- one flag
 def render_flag(console: Console, store, flag_id: str, *, position: int | None = None,
-                total: int | None = None) -> None:
-    """The terminal view of one flag; every scraped string is sanitised and markup-escaped."""
+                total: int | None = None, full: bool = False) -> None:
+    """The terminal view of one flag; every scraped string is sanitised and markup-escaped.
+    Long flags are shortened (passages per section, unchanged context, long passages) unless `full`."""
     info = describe(store, flag_id)
     flag, crit, base, runs = info["flag"], info["criterion"], info["baseline"], info["runs"]
     where = f"{position}/{total} · " if position else ""
@@ -149,10 +152,10 @@ def render_flag(console: Console, store, flag_id: str, *, position: int | None =
         facts = fact_labels(against.get(key))
         if facts:
             console.print(f"[bold yellow]{label}:[/] " + ", ".join(markup(f) for f in facts))
-    _passages(console, "Changed", payload.get("changed"), "changed")
-    _passages(console, "Added", payload.get("added"), "added")
-    _passages(console, "Removed", payload.get("removed"), "removed")
-    _passages(console, "Moved", payload.get("moved"), "moved")
+    _passages(console, "Changed", payload.get("changed"), "changed", full)
+    _passages(console, "Added", payload.get("added"), "added", full)
+    _passages(console, "Removed", payload.get("removed"), "removed", full)
+    _passages(console, "Moved", payload.get("moved"), "moved", full)
     for label, key, style, sign in (("Facts gained", "facts_gained", "green", "+"), ("Facts lost", "facts_lost", "red", "-")):
         facts = fact_labels(payload.get(key))
         if facts:
@@ -176,13 +179,14 @@ def _place(url: str) -> str:
     return f"{parts.path}?{parts.query}#{parts.fragment}"
 
 
-def _passages(console: Console, title: str, items, kind: str) -> None:
+def _passages(console: Console, title: str, items, kind: str, full: bool = False) -> None:
     items = [p for p in (items or []) if isinstance(p, dict)]
     if not items:
         return
     plain = console.color_system is None     # no colours (a pipe, NO_COLOR): mark changes in text
+    context, chars, shown = (None, None, items) if full else (CONTEXT_WORDS, MAX_CHARS, items[:MAX_PASSAGES])
     console.print(f"[bold]{title} passages ({len(items)}):[/]")
-    for p in items[:MAX_PASSAGES]:
+    for p in shown:
         heading = p.get("heading_path") or []
         heading = " > ".join(map(str, heading)) if isinstance(heading, (list, tuple)) else str(heading)
         crawled = f" · crawled {markup(str(p.get('crawled_at'))[:10])}" if p.get("crawled_at") else ""
@@ -195,18 +199,18 @@ def _passages(console: Console, title: str, items, kind: str) -> None:
         if heading:
             console.print(f"    [dim]{markup(heading, keep_newlines=False)}[/]")
         if kind == "changed" and isinstance(p.get("diff"), list) and p["diff"]:
-            body = rich_diff_ops(p["diff"], plain=plain)
+            body = rich_diff_ops(p["diff"], plain=plain, context=context)
         elif kind == "changed" and p.get("old_text") is not None:
-            body = rich_word_diff(p.get("old_text") or "", p.get("text") or "", plain=plain)
+            body = rich_word_diff(p.get("old_text") or "", p.get("text") or "", plain=plain, context=context)
         elif kind == "added":
-            body = f"[green]+ {markup(p.get('text') or '')}[/]"
+            body = f"[green]+ {markup(clip(safe(p.get('text') or ''), chars))}[/]"
         elif kind == "removed":
-            body = f"[red]- [strike]{markup(p.get('text') or '')}[/strike][/]"
+            body = f"[red]- [strike]{markup(clip(safe(p.get('text') or ''), chars))}[/strike][/]"
         else:
-            body = markup(p.get("text") or "")
+            body = markup(clip(safe(p.get("text") or ""), chars))
         console.print(f"    {body}")
         terms = p.get("terms") or []
         if terms:
             console.print(f"    [dim]matched: {markup(', '.join(map(str, terms)), keep_newlines=False)}[/]")
-    if len(items) > MAX_PASSAGES:
-        console.print(f"  ... and {len(items) - MAX_PASSAGES} more (`collector review show ID --json` lists all).")
+    if len(items) > len(shown):
+        console.print(f"  … and {len(items) - len(shown)} more (`collector review show ID --full` shows all).")

@@ -150,3 +150,19 @@ def test_the_table_itself_refuses_anonymous_decisions_and_empty_notes(store):
     with pytest.raises(sqlite3.IntegrityError):
         store.conn.execute(insert, ("approved", None, "Ada"))
     store.conn.execute(insert, ("accepted", None, "Ada"))
+
+
+def test_long_unchanged_text_is_shortened_around_each_change():
+    from knowledge.highlight import clip, rich_diff_ops, rich_word_diff
+
+    words = [f"w{i}" for i in range(100)]
+    old, new = " ".join(words), " ".join(words[:50] + ["NEW"] + words[50:])
+    shown = rich_word_diff(old, new, plain=True, context=3)
+    assert shown == "… w47 w48 w49 {+NEW+} w50 w51 w52 …"
+    assert rich_word_diff(old, new, plain=True, context=None).count("w") == 100
+    ops = [{"op": "equal", "text": " ".join(words[:50])}, {"op": "delete", "text": "x"},
+           {"op": "equal", "text": " ".join(words[50:60])}, {"op": "insert", "text": "y"},
+           {"op": "equal", "text": " ".join(words[60:])}]
+    assert rich_diff_ops(ops, plain=True, context=2) == \
+        "… w48 w49 [-x-] w50 w51 … w58 w59 {+y+} w60 w61 …"
+    assert clip("word " * 300, 100).endswith("characters)") and clip("short", 100) == "short"

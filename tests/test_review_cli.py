@@ -118,6 +118,7 @@ def test_non_interactive_forms(db):
     assert "https://dvc.example.org/doc/page#new" in text.stdout and "crawled 2026-02-01" in text.stdout
     assert "storage_backend: gcs" in text.stdout
     assert "Artifacts go to S3 {+or GCS+}." in text.stdout      # no colours in a pipe: changes marked in text
+    assert runner.invoke(app, ["review", "show", "f2", "--full", "--db", str(db)]).stdout == text.stdout
 
 
 @pytest.mark.parametrize("args, expected", [
