@@ -623,9 +623,10 @@ def review_history_cmd(
 # ----------------------------------------------------------------------------- report
 @command(name="report")
 def report_cmd(
-    fmt: Annotated[str, typer.Option(
+    fmt: Annotated[Optional[str], typer.Option(
         "--format", "-f", help="md (Markdown), html (one self-contained page to open or share), csv or json "
-                               "(the matrix as data, one row per tool x criterion).")] = "md",
+                               "(the matrix as data, one row per tool x criterion). Default: from the -o "
+                               "file's extension, else md.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option(
         "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
     tool: Annotated[Optional[list[str]], typer.Option(
@@ -638,7 +639,7 @@ def report_cmd(
     status, markers for unreviewed changes and missing evidence, and the best citations with crawl dates."""
     from knowledge import report
 
-    report.check_format(fmt)
+    fmt = report.pick_format(fmt, output)
     with _open_store(db) as store:
         text = report.make_report(store, fmt, tool)
     if output is None:

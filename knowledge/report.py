@@ -164,6 +164,14 @@ def make_report(store: Store, fmt: str = "md", tools: list[str] | None = None) -
     return render(build_matrix(store, tools), fmt)
 
 
+def pick_format(fmt: str | None, output: Path | None) -> str:
+    """--format, else the output file's extension (.html/.htm, .csv, .json), else Markdown."""
+    if fmt:
+        return check_format(fmt.strip().lower())
+    suffix = output.suffix.lower() if output else ""
+    return {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix, "md")
+
+
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise unknown_name("format", fmt, list(FORMATS))

@@ -165,3 +165,13 @@ def test_a_partial_crawl_is_read_like_diff_does_but_failed_ones_are_not(db):
     df = matrix(db, ["mlflow"])
     assert set(df.run_id) == {partial}
     assert cell(df, "mlflow", "storage")["marker"] == "changed; no-evidence"
+
+
+def test_the_format_follows_the_output_file_unless_given(db, tmp_path):
+    for name, start in (("m.html", "<!DOCTYPE html>"), ("m.csv", "tool,criterion,"), ("m.json", "["),
+                        ("m.txt", "# Comparison")):
+        result = runner.invoke(app, ["report", "--db", str(db), "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / name).read_text().startswith(start)
+    runner.invoke(app, ["report", "--db", str(db), "-o", str(tmp_path / "x.html"), "-f", "csv"])
+    assert (tmp_path / "x.html").read_text().startswith("tool,criterion,")
