@@ -322,4 +322,21 @@ def describe(store: Store, flag_id: str) -> dict:
         run = store.get_run(getattr(flag, side)) if getattr(flag, side) else None
         runs[side] = {"id": run["id"], "started_at": run["started_at"], "status": run["status"]} if run else None
     return {"flag": flag.to_dict(), "criterion": criterion, "baseline": baseline_claim(flag.tool, flag.criterion),
-            "runs": runs, "decisions": [d.to_dict() for d in history(store, flag_id=flag.id)]}
+            "runs": runs, "terms": matched_terms(store, flag),
+            "decisions": [d.to_dict() for d in history(store, flag_id=flag.id)]}
+
+
+def matched_terms(store: Store, flag: ReviewFlag) -> dict[str, list[str]]:
+    """{citation: terms that tagged the passage with the flag's criterion}, from both crawls compared.
+
+    Read from the evidence `collector diff` already built (nothing is extracted here); a passage
+    whose evidence was rebuilt under newer rules since simply has no terms listed."""
+    from knowledge.evidence import run_evidence
+
+    out: dict[str, list[str]] = {}
+    for run_id in (flag.from_run, flag.to_run):
+        if run_id is None or store.get_run(run_id) is None:
+            continue
+        for ev in run_evidence(store, run_id, criterion=flag.criterion, build=False):
+            out.setdefault(ev.citation, list(ev.terms))
+    return out

@@ -152,10 +152,10 @@ def render_flag(console: Console, store, flag_id: str, *, position: int | None =
         facts = fact_labels(against.get(key))
         if facts:
             console.print(f"[bold yellow]{label}:[/] " + ", ".join(markup(f) for f in facts))
-    _passages(console, "Changed", payload.get("changed"), "changed", full)
-    _passages(console, "Added", payload.get("added"), "added", full)
-    _passages(console, "Removed", payload.get("removed"), "removed", full)
-    _passages(console, "Moved", payload.get("moved"), "moved", full)
+    _passages(console, "Changed", payload.get("changed"), "changed", full, info["terms"])
+    _passages(console, "Added", payload.get("added"), "added", full, info["terms"])
+    _passages(console, "Removed", payload.get("removed"), "removed", full, info["terms"])
+    _passages(console, "Moved", payload.get("moved"), "moved", full, info["terms"])
     for label, key, style, sign in (("Facts gained", "facts_gained", "green", "+"), ("Facts lost", "facts_lost", "red", "-")):
         facts = fact_labels(payload.get(key))
         if facts:
@@ -179,7 +179,8 @@ def _place(url: str) -> str:
     return f"{parts.path}?{parts.query}#{parts.fragment}"
 
 
-def _passages(console: Console, title: str, items, kind: str, full: bool = False) -> None:
+def _passages(console: Console, title: str, items, kind: str, full: bool = False,
+              terms_by_url: dict | None = None) -> None:
     items = [p for p in (items or []) if isinstance(p, dict)]
     if not items:
         return
@@ -209,7 +210,7 @@ def _passages(console: Console, title: str, items, kind: str, full: bool = False
         else:
             body = markup(clip(safe(p.get("text") or ""), chars))
         console.print(f"    {body}")
-        terms = p.get("terms") or []
+        terms = p.get("terms") or (terms_by_url or {}).get(p.get("url") or "") or []
         if terms:
             console.print(f"    [dim]matched: {markup(', '.join(map(str, terms)), keep_newlines=False)}[/]")
     if len(items) > len(shown):

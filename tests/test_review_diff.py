@@ -55,3 +55,16 @@ def test_uncertain_keeps_the_flag_and_the_old_reviewed_state(store):
     run_diff(store, tools=["mlflow"])
     assert [(f.id, f.status) for f in storage_flags(store)] == [(flag.id, "uncertain")]
     assert db_rows(store, "SELECT * FROM reviewed_state WHERE criterion = 'storage'") == []
+
+
+def test_show_lists_the_terms_that_tagged_each_passage(store):
+    from knowledge.review import describe
+
+    add_run(store, "mlflow", ["/doc/storage"])
+    add_run(store, "mlflow", ["/v2/storage"])
+    run_diff(store, tools=["mlflow"])
+    (flag,) = storage_flags(store)
+    info = describe(store, flag.id)
+    added = info["flag"]["payload"]["added"][0]["url"]
+    assert added.endswith("/v2/storage#gcs")
+    assert info["terms"][added] == ["google", "cloud"]
