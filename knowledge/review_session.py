@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from rich.console import Console
 
 from knowledge.highlight import CONTEXT_WORDS, clip, fact_labels, markup, rich_diff_ops, rich_word_diff
-from knowledge.review import ReviewFlag, decide, describe
+from knowledge.review import PENDING, ReviewFlag, decide, describe, get_flag
 from knowledge.textsafe import safe
 
 KEYS = {
@@ -43,7 +43,8 @@ class SessionResult:
     decided: dict[str, str] = field(default_factory=dict)   # flag id -> last decision this session
     notes: int = 0
     skipped: list[str] = field(default_factory=list)        # left for next time
-    remaining: int = 0                                      # undecided when the session ended
+    elsewhere: list[str] = field(default_factory=list)      # decided by someone else meanwhile
+    remaining: int = 0                                      # still open or uncertain at the end
     quit: bool = False
 
 
@@ -58,10 +59,20 @@ def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
     if not order:
         console.print("Nothing to review: no open flags. Run `collector diff` after a new crawl.")
         return result
+    uncertain = sum(f.status == "uncertain" for f in order)
+    console.print(f"{len(order)} flag(s) to review" + (f" ({uncertain} marked uncertain earlier, at the end)"
+                                                      if uncertain else "") + ". Press ? for help.")
     shown = None
     while i < len(order):
         flag = order[i]
         if shown != (i, flag.id):        # help, notes and unknown keys keep the flag on screen
+            status = get_flag(store, flag.id).status
+            if flag.id not in result.decided and flag.id not in result.elsewhere and status not in PENDING:
+                # Someone else (another terminal, a script) decided it, or a new diff superseded it.
+                console.print(f"Flag {markup(flag.id)} is {markup(status)} meanwhile; moving on.")
+                result.elsewhere.append(flag.id)
+                i += 1
+                continue
             render_flag(console, store, flag.id, position=i + 1, total=len(order))
             shown = (i, flag.id)
         while True:
@@ -103,7 +114,7 @@ def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
         elif key == "q":
             result.quit = True
             break
-    result.remaining = len([f for f in flags if f.id not in result.decided])
+    result.remaining = sum(get_flag(store, f.id).status in PENDING for f in flags)
     _summary(console, result)
     return result
 

@@ -167,3 +167,24 @@ def test_group_options_before_the_subcommand_are_used(db):
     assert rows(db, "SELECT flag_id, reviewer FROM decisions") == [{"flag_id": "f1", "reviewer": "Eve"}]
     listed = runner.invoke(app, ["review", "--db", str(db), "list", "--json"])
     assert [f["id"] for f in json.loads(listed.stdout)] == ["f2", "f3"]
+
+
+def test_a_flag_decided_elsewhere_during_the_session_is_not_shown_again(db, monkeypatch):
+    from knowledge import review as review_lib
+    from knowledge import review_session
+
+    real = review_session.decide
+
+    def decide_and_race(store, flag_id, decision, **kw):
+        if flag_id == "f1":                       # meanwhile, in another terminal: f2 is dismissed
+            real(store, "f2", "dismissed", reviewer="Bob")
+        return real(store, flag_id, decision, **kw)
+
+    monkeypatch.setattr(review_session, "decide", decide_and_race)
+    result = review(db, "a\na\nq\n")
+    assert result.exit_code == 0, result.output
+    assert "3 flag(s) to review" in result.output
+    assert "Flag f2 is dismissed meanwhile; moving on." in result.output
+    with Store.open(db) as s:
+        assert [(d.flag_id, d.decision, d.reviewer) for d in review_lib.history(s)] == \
+            [("f2", "dismissed", "Bob"), ("f1", "accepted", "Ada"), ("f3", "accepted", "Ada")]
