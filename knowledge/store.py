@@ -83,6 +83,7 @@ class Store:
             raise _explain(path, exc) from None
         store = cls(path, conn)
         store._migrate()
+        store._close_dead_runs()
         del mode
         return store
 
@@ -119,6 +120,17 @@ class Store:
                     self.conn.execute("INSERT INTO _migrations VALUES (?, ?)", (name, utcnow()))
             except sqlite3.DatabaseError as exc:
                 raise _explain(self.path, exc) from None
+
+    def _close_dead_runs(self) -> None:
+        """A crawl killed hard leaves its run 'running': whoever opens the store next says so.
+
+        Best effort: a read-only or busy store is left as it is (the next crawl marks it)."""
+        try:
+            if self.conn.execute("SELECT 1 FROM runs WHERE status = 'running' LIMIT 1").fetchone():
+                with self.transaction():
+                    self.mark_stale_runs()
+        except sqlite3.OperationalError:
+            pass
 
     def schema_version(self) -> list[str]:
         return [r[0] for r in self.conn.execute("SELECT name FROM _migrations ORDER BY name")]

@@ -206,3 +206,16 @@ def test_concurrent_reader_sees_committed_data_only(tmp_path):
         writer.conn.execute("COMMIT")
         assert len(reader.list_runs()) == 1
 
+
+
+def test_opening_the_store_closes_runs_of_dead_crawlers(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    db = tmp_path / "c.sqlite"
+    with Store.open(db) as store, store.transaction():
+        stale = store.start_run("mlflow")
+        store.conn.execute("UPDATE runs SET pid = ? WHERE id = ?", (dead.pid, stale))
+        alive = store.start_run("dvc")
+    with Store.open(db) as store:
+        assert store.get_run(stale)["status"] == "interrupted"
+        assert store.get_run(alive)["status"] == "running"
