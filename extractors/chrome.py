@@ -18,8 +18,8 @@ from lxml import etree
 from extractors.html_locate import compiled
 
 # Never content, wherever they sit inside the article.
-DROP_TAGS = frozenset(("script", "style", "noscript", "template", "nav", "footer", "form", "button",
-                       "input", "select", "textarea", "iframe", "svg"))
+DROP_TAGS = frozenset(("head", "script", "style", "noscript", "template", "nav", "footer", "form",
+                       "button", "input", "select", "textarea", "iframe", "svg"))
 DROP_CLASSES = frozenset(("headerlink", "hash-link", "header-anchor", "anchor-link", "sidebar", "toc",
                           "breadcrumbs", "breadcrumb", "skip-link", "sr-only", "visually-hidden",
                           "pagination-nav", "theme-edit-this-page"))
@@ -29,7 +29,7 @@ _BARE_HEADER = etree.XPath(".//header[not(.//h1 or .//h2 or .//h3 or .//h4)]")
 # Inside an article <aside> is often content (docutils renders notes and warnings as
 # <aside class="admonition note">); it is chrome when it is mostly links or named like chrome.
 _ASIDES = etree.XPath(".//aside")
-_LINK_TEXT = etree.XPath("string-length(normalize-space(string(.)))")
+_VISIBLE_CHARS = etree.XPath("string-length(normalize-space(string(.)))")
 _WITH_NAMES = etree.XPath(".//*[@class or @id]")
 # Words (parts of a class or id split at - and _) that name chrome in docs themes.
 CHROME_WORDS = frozenset((
@@ -43,6 +43,9 @@ CHROME_TOKENS = frozenset((
     "edit-this-page", "edit-page", "edit-link", "page-navigation", "build-info", "version-warning",
     "version-banner", "table-of-contents", "related", "rst-footer-buttons", "social", "share",
 ))
+# Multi-word chrome names found anywhere inside a class token ("td-page-meta__lastmod").
+CHROME_PHRASES = ("last-updated", "last-modified", "lastmod", "edit-this-page", "edit-on-github",
+                  "page-meta", "git-revision")
 _PARTS = re.compile(r"[-_]+")
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4"))
 
@@ -80,8 +83,8 @@ def always_chrome(el) -> bool:
 
 def link_share(el) -> float:
     """Share of an element's visible characters that sit inside links."""
-    total = _LINK_TEXT(el)
-    return sum(_LINK_TEXT(a) for a in el.iter("a")) / total if total else 1.0
+    total = _VISIBLE_CHARS(el)
+    return sum(_VISIBLE_CHARS(a) for a in el.iter("a")) / total if total else 1.0
 
 
 def _in_heading(el) -> bool:
@@ -97,6 +100,7 @@ def looks_like_chrome(el) -> bool:
     if ident in CHROME_TOKENS or ident in CHROME_WORDS:
         return True
     for token in (el.get("class") or "").lower().split():
-        if token in CHROME_TOKENS or any(p in CHROME_WORDS for p in _PARTS.split(token)):
+        if token in CHROME_TOKENS or any(p in CHROME_WORDS for p in _PARTS.split(token)) \
+                or any(p in token for p in CHROME_PHRASES):
             return True
     return False

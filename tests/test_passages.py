@@ -133,6 +133,38 @@ def test_generic_fallback_on_unknown_generator():
     assert "café" in ps[0].text and "“smart quotes”" in ps[0].text
 
 
+_SIDE = "".join(f"<li><a href='/p{i}'>Sidebar link {i}</a></li>" for i in range(40))
+OTHER_SHAPES = {   # trimmed page shells of other docs generators, chrome phrases marked "Chrome"
+    "pydata-sphinx": f"""<body><a class="skip-link" href="#main">Chrome skip</a><nav class="bd-header">Chrome nav</nav>
+        <div class="bd-sidebar-primary bd-sidebar"><ul>{_SIDE}</ul></div><main id="main-content" class="bd-main">
+        <div class="bd-header-article"><ul class="bd-breadcrumbs"><li>Chrome crumb</li></ul></div>
+        <article class="bd-article" role="main"><section id="guide"><h1>Guide<a class="headerlink" href="#guide">#</a></h1>
+        <p>Body one.</p><section id="setup"><h2>Setup<a class="headerlink" href="#setup">#</a></h2><p>Body two.</p>
+        </section></section></article><footer class="prev-next-footer">Chrome previous page</footer>
+        <div class="bd-sidebar-secondary bd-toc">Chrome on this page</div></main></body>""",
+    "gitbook": f"""<body><div class="book-summary"><nav role="navigation"><ul>{_SIDE}</ul></nav></div>
+        <div class="book-body"><div class="book-header" role="navigation"><h1><a href="/">Chrome book</a></h1></div>
+        <div class="page-wrapper" role="main"><section class="normal markdown-section"><h1 id="guide">Guide</h1>
+        <p>Body one.</p><h2 id="setup">Setup</h2><p>Body two.</p></section></div>
+        <a class="navigation navigation-prev" href="/prev">Chrome prev arrow</a></div></body>""",
+    "hugo-docsy": f"""<body><header><nav class="td-navbar">Chrome navbar</nav></header>
+        <aside class="td-sidebar"><nav><ul>{_SIDE}</ul></nav></aside><main role="main">
+        <nav class="td-breadcrumbs">Chrome crumb</nav><div class="td-content"><h1 id="guide">Guide</h1><p>Body one.</p>
+        <h2 id="setup">Setup</h2><p>Body two.</p><div class="td-page-meta__lastmod">Chrome last modified</div></div>
+        </main><footer class="td-footer">Chrome footer</footer></body>""",
+    "bare-divs": f"""<body><div class="menu"><ul>{_SIDE}</ul></div><div id="page"><h1>Guide</h1><p>Body one.</p>
+        <h2>Setup</h2><p>Body two.</p></div><div class="bottom-bar">Chrome <a href="/">links</a> <a href="/a">and</a>
+        <a href="/b">more links</a></div></body>""",
+}
+
+
+@pytest.mark.parametrize("shape", list(OTHER_SHAPES))
+def test_generic_fallback_on_other_generators(shape):
+    ps = extract_passages(f"<html><head><title>Guide</title></head>{OTHER_SHAPES[shape]}</html>", "u")
+    assert [(p.anchor, p.heading_path, p.text) for p in ps] == [
+        ("guide", ("Guide",), "Body one."), ("setup", ("Guide", "Setup"), "Body two.")]
+
+
 def test_selectors_tried_in_order_and_unmatched_fall_back():
     html = ("<html><body><nav>Menu Link</nav><div class='b'><h2 id='x'>B</h2><p>from b</p></div>"
             "<div class='a'><h2 id='y'>A</h2><p>from a</p></div></body></html>")
