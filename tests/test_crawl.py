@@ -176,3 +176,38 @@ def test_killed_crawl_leaves_a_usable_store(tmp_path, serve_site, sig):
     server.faults.clear()
     again = crawl(server, tmp_path)
     assert again["status"] == "complete" and again["stats"]["fetched"] + again["stats"]["not_modified"] == 10
+
+
+def test_size_cap_and_timeouts_are_recorded(tmp_path, serve_site):
+    root = write_site(tmp_path / "site", {"/robots.txt": "User-agent: *\n",
+                                           "/": html("Home", "/big", "/slow", "/small"),
+                                           "/big": html("Big", extra="<p>" + "x" * 5000 + "</p>"),
+                                           "/slow": html("Slow"), "/small": html("Small")})
+    server = serve_site(root, faults={"/slow/": {"delay": 1.5}})
+    run = crawl(server, tmp_path, settings={"DOWNLOAD_MAXSIZE": 3000, "DOWNLOAD_TIMEOUT": 0.5})
+    v = verdicts(tmp_path / "c.sqlite", run["run"])
+    assert v["/big"]["outcome"] == "skipped" and "size cap" in v["/big"]["reason"]
+    assert v["/slow"]["outcome"] == "failed" and "Timeout" in v["/slow"]["reason"]
+    assert len(server.requests("/slow/")) == 3      # tried, then retried twice
+    assert v["/small"]["outcome"] == "fetched" and run["status"] == "partial"
+
+
+def test_ctrl_c_on_the_command_stops_gracefully(tmp_path, serve_site):
+    import subprocess
+    import sys
+
+    server = _slow_site(tmp_path, serve_site)
+    db = tmp_path / "c.sqlite"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import cli; cli.main()", "crawl", "tiny", "--base-url", f"tiny={server.origin}",
+         "--db", str(db), "--sources", str(tiny_sources(tmp_path / "s.toml"))],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while not server.requests("/slow/") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Interrupted" in err and "Traceback" not in err
+    with Store.open(db) as store:
+        assert [r["status"] for r in store.list_runs()] == ["interrupted"]
