@@ -37,11 +37,11 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 from knowledge.checklist import check_criteria, criterion_ids
 from knowledge.errors import UsageError, unknown_name
-from knowledge.evidence import Evidence, rules_key, run_evidence
+from knowledge.evidence import Evidence, build_evidence, rules_key, run_evidence
 from knowledge.matching import Item, heading_key, match_passages, norm_hash, normalise, word_diff, inserted_text
 from knowledge.store import Store, utcnow
 
@@ -141,11 +141,15 @@ class DiffResult:
 # --------------------------------------------------------------------------- entry points
 def run_diff(store: Store, tools: list[str] | None = None, criteria: list[str] | None = None,
              from_run: int | None = None, to_run: int | None = None, include_reviewed: bool = False,
-             fair: bool = False) -> DiffResult:
-    """Diff evidence per tool x criterion; in default mode, save flags (idempotently)."""
+             fair: bool = False, progress: Callable[[int, int, int], None] | None = None) -> DiffResult:
+    """Diff evidence per tool x criterion; in default mode, save flags (idempotently).
+
+    `progress(run_id, done, total)` is called before (done 0) and after (done == total) evidence is
+    built for the `total` pages of a run not yet extracted under the current rules.
+    """
     crit = check_criteria(criteria)
     tools = _check_tools(store, tools)
-    ctx = _Context(store)
+    ctx = _Context(store, progress)
     if from_run is not None or to_run is not None:
         result = _explicit(ctx, tools, crit, from_run, to_run)
     else:
@@ -513,8 +517,9 @@ def _fair(ctx: "_Context", result: DiffResult, crit: list[str]) -> dict[str, lis
 class _Context:
     """Evidence per run for one diff invocation, with failed / possibly-gone pages carried forward."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, progress: Callable[[int, int, int], None] | None = None):
         self.store = store
+        self.progress = progress
         self._raw: dict[int, list[Evidence]] = {}
         self._sides: dict[int, dict[str, list[Evidence]]] = {}
         self._rules: dict[int, str] = {}
@@ -528,6 +533,16 @@ class _Context:
 
     def raw(self, run_id: int) -> list[Evidence]:
         if run_id not in self._raw:
+            report = self.progress
+            if report:
+                missing = self.store.conn.execute(
+                    "SELECT COUNT(DISTINCT f.sha256) FROM fetches f LEFT JOIN extractions e ON "
+                    "e.page_sha256 = f.sha256 AND e.rules_version = ? WHERE f.run_id = ? AND f.sha256 IS NOT NULL "
+                    "AND e.page_sha256 IS NULL", (self.rules(run_id), run_id)).fetchone()[0]
+                if missing:
+                    report(run_id, 0, missing)
+                    build_evidence(self.store, [run_id])
+                    report(run_id, missing, missing)
             self._raw[run_id] = run_evidence(self.store, run_id)
         return self._raw[run_id]
 

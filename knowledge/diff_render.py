@@ -61,11 +61,14 @@ def compare_lines(result) -> list[str]:
 def health_lines(result) -> list[str]:
     lines = []
     for tool, h in result.crawl_health.items():
-        problems = [(k, h.get(k, [])) for k in ("failed", "possibly_gone", "gone", "skipped", "blocked")]
+        problems = [(k, h.get(k, [])) for k in ("failed", "possibly_gone", "gone")]
+        # Skipped (non-HTML, page limit) and robots-blocked URLs are expected; counted, listed in --json.
+        quiet = ", ".join(f"{len(h[k])} {k}" for k in ("skipped", "blocked") if h.get(k))
+        quiet = f" ({quiet}; see --json)" if quiet else ""
         if not any(v for _, v in problems):
-            lines.append(f"  {tool} (run {h['run_id']}, {h['status']}): all pages fetched")
+            lines.append(f"  {tool} (run {h['run_id']}, {h['status']}): no failed or gone pages{quiet}")
             continue
-        lines.append(f"  {tool} (run {h['run_id']}, {h['status']}):")
+        lines.append(f"  {tool} (run {h['run_id']}, {h['status']}){quiet}:")
         for p in h["failed"]:
             kept = "last good content kept" if p.get("evidence_kept") else "no earlier content"
             lines.append(f"    failed         {p['url']}  {p.get('reason') or p.get('http_status') or ''}  ({kept})")
@@ -74,9 +77,6 @@ def health_lines(result) -> list[str]:
                          f"the next crawl confirms)")
         for p in h["gone"]:
             lines.append(f"    gone           {p['url']}  HTTP {p.get('http_status')} (two crawls in a row: removed)")
-        for k in ("skipped", "blocked"):
-            for p in h[k]:
-                lines.append(f"    {k:<14} {p['url']}  {p.get('reason') or ''}")
     return [safe(line) for line in lines]
 
 

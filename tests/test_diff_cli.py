@@ -89,3 +89,13 @@ def test_scraped_control_characters_are_not_printed(crawls):
     crawls.run("dvc", {"/doc/s": page(S3, ("More", "Azure remote \x1b[2J\x1b]0;pwned\x07storage works."))})
     res = diff(crawls)
     assert res.exit_code == 0 and "\x1b" not in res.stdout and "Azure remote" in res.stdout
+
+
+def test_rule_change_rebuilds_evidence_with_a_note_and_no_flags(crawls, monkeypatch):
+    crawls.run("dvc", {"/doc/s": page(S3)})
+    crawls.run("dvc", {"/doc/s": page(S3)})
+    monkeypatch.setattr("knowledge.evidence.rules_version", lambda: "new-rules-0003")
+    res = diff(crawls, "--exit-code")
+    assert res.exit_code == 0, res.output
+    assert "extracting evidence from 1 page(s)" in res.stderr
+    assert diff(crawls).stderr.count("extracting evidence") == 0      # built once, then cached

@@ -1,15 +1,17 @@
--- Flags: one per changed tool x criterion cell, from `collector diff`. The id is stable
--- (derived from the cell and the evidence states compared), so re-running diff is idempotent.
+-- Flags: one per changed tool x criterion cell, from `collector diff` (knowledge/diff.py; the
+-- payload and every field are documented in docs/diff-json.md). The id is "F" + a hash of the
+-- cell and the two evidence states compared, so re-running diff is idempotent. A newer flag of a
+-- cell supersedes its pending ones ('open'/'uncertain' -> 'superseded'); review sets the status.
 CREATE TABLE flags (
     id            TEXT PRIMARY KEY,
     tool          TEXT NOT NULL,
     criterion     TEXT NOT NULL,
     kind          TEXT NOT NULL,         -- capability | contradiction | evidence | wording
-    rank          INTEGER NOT NULL,      -- lower = more important
+    rank          INTEGER NOT NULL,      -- 1..4 in that order: lower = more important
     summary       TEXT NOT NULL,
     from_run      INTEGER,               -- NULL: nothing reviewed and no earlier crawl
     to_run        INTEGER NOT NULL,
-    from_state    TEXT,                  -- hash of the cell's evidence on each side
+    from_state    TEXT,                  -- hash of the cell's normalised evidence on each side
     to_state      TEXT NOT NULL,
     rules_version TEXT NOT NULL,
     payload       TEXT NOT NULL,         -- JSON: added / removed / changed / moved passages, facts
