@@ -396,16 +396,19 @@ def diff_cmd(
 ) -> None:
     """Show what evidence changed per tool x criterion since the last review, and flag it for review.
 
-    Compares each tool's latest complete crawl with the crawl last reviewed for each criterion (the
-    first time: the earliest crawl). Noise (site chrome, whitespace, case, punctuation, version bumps,
-    reordering) is ignored. Failed and possibly-gone pages are listed under crawl health, not as removals.
+    Compares each tool's latest complete crawl with the crawl last reviewed for each criterion (the first time: the earliest crawl), both read with the current rules. Noise (site chrome, whitespace, case, punctuation, version bumps, reordering) is ignored. Failed and possibly-gone pages are listed under crawl health, not as removals. JSON schema: docs/diff-json.md.
     """
     from knowledge.diff import run_diff
     from knowledge.diff_render import compare_lines, detail_lines, health_lines, summary_rows
 
+    def progress(run_id: int, done: int, total: int) -> None:
+        if done == 0:
+            err.print(f"Reading crawl run {run_id} with the current rules: extracting evidence from {total} "
+                      f"page(s) once...", markup=False)
+
     store = _open_store(db)
     result = run_diff(store, tools=tool, criteria=criterion, from_run=from_run, to_run=to_run,
-                      include_reviewed=show_all, fair=fair)
+                      include_reviewed=show_all, fair=fair, progress=progress)
     for note in result.notes:
         err.print(safe(note), markup=False)
     if json_out:
