@@ -199,10 +199,17 @@ def test_changes_file_is_well_formed():
              "page_removed", "fetch_error", "boilerplate"}
     from knowledge.checklist import criterion_ids
 
+    from knowledge.baseline import FACT_VOCABULARY
+
     for c in CHANGES["change"]:
         assert c["tool"] in TOOLS and c["kind"] in kinds and c["description"]
         assert c["criterion"] in criterion_ids() + ["none"]
         assert c["path"] == "*" or c["path"].startswith("/")
+        for fact in c.get("facts_added", []) + c.get("facts_removed", []):
+            category, _, value = fact.partition(":")
+            assert value in FACT_VOCABULARY.get(category, ()), f"{c['path']}: {fact} is not in the vocabulary"
+    for s in CHANGES["special"]:
+        assert s["tool"] in TOOLS and s["path"].startswith("/") and s["description"]
     for tool in TOOLS:
         assert {c["kind"] for c in changes(tool)} >= {"boilerplate", "page_added", "page_removed",
                                                       "fetch_error", "capability_added", "reworded"}
