@@ -66,7 +66,7 @@ def test_known_cells_carry_the_studys_words_and_facts():
     assert set(dvc_storage.facts["storage_backend"]) >= {"s3", "azure-blob", "gcs", "hdfs", "google-drive", "oss"}
     assert "https://www.mlflow.org/docs/latest/tracking.html#id49" in baseline_for("mlflow", "storage").citations
     assert baseline_for("mlflow", "storage").claim.startswith("Local file paths, NFS, SFTP")
-    assert baseline_for("mlflow", "scaling").facts["compute_backend"] == ("databricks", "kubernetes", "spark")
+    assert baseline_for("mlflow", "scaling").facts["compute_backend"] == ("databricks", "kubernetes", "spark", "local")
     assert baseline_for("metaflow", "serving").facts == {"serving_target": ("pickle",)}
     assert [baseline_for(t, "hpc").status for t in ("metaflow", "dvc", "mlflow")] == \
         ["to_be_tested", "work_in_progress", "to_be_tested"]
