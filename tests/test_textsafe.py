@@ -24,7 +24,8 @@ ACTIVE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
     ("\x9b31mC1 csi\x9b0m", "31mC1 csi0m"),                        # 8-bit CSI: the introducer is gone
     ("\x85next\x90dcs\x9d", "nextdcs"),                            # other C1 controls
     ("lone escape\x1b", "lone escape"),
-    ("\x1bcreset", "creset"),                    # RIS (terminal reset): ESC gone, the stray "c" is inert
+    ("\x1bcreset", "reset"),                     # RIS (terminal reset): the whole escape is removed
+    ("left\u202eright\u2066x\u2069", "leftrightx"),   # bidi overrides cannot reorder what is shown
 ])
 def test_escape_sequences_and_controls_are_removed(raw, expected):
     assert safe(raw) == expected
