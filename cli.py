@@ -174,14 +174,16 @@ def _crawl_progress():
 @command(name="crawl")
 def crawl_cmd(
     tools: Annotated[Optional[list[str]], typer.Argument(
-        help="Tools to crawl (default: all sources). See `collector sources`.", show_default=False)] = None,
+        help="Tools to crawl (default: all sources). See `collector sources`.", metavar="TOOL...",
+        show_default=False)] = None,
     base_url: Annotated[Optional[list[str]], typer.Option(
         "--base-url", help="TOOL=ORIGIN: crawl a mirror of that tool's site (same paths), e.g. "
-                           "metaflow=http://127.0.0.1:8001. Repeatable.", show_default=False)] = None,
+                           "metaflow=http://127.0.0.1:8001. Repeatable.", metavar="TOOL=ORIGIN",
+        show_default=False)] = None,
     sources: SourcesOpt = None,
     max_pages: Annotated[Optional[int], typer.Option(
         "--max-pages", help="Page limit per tool for this crawl (default: each source's max_pages).",
-        show_default=False)] = None,
+        metavar="N", show_default=False)] = None,
     db: DbOpt = None,
     wait: Annotated[bool, typer.Option(
         "--wait", help="If another crawl holds the store, wait for it instead of stopping.")] = False,
@@ -217,8 +219,9 @@ def crawl_cmd(
 
 @command(name="runs")
 def runs_cmd(
-    tool: Annotated[Optional[str], typer.Argument(help="Only this tool's crawls.", show_default=False)] = None,
-    limit: Annotated[int, typer.Option("--limit", help="How many crawls to list, newest first.")] = 20,
+    tool: Annotated[Optional[str], typer.Argument(help="Only this tool's crawls.", metavar="TOOL",
+                                                  show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many crawls to list, newest first.", metavar="N")] = 20,
     json_out: JsonOpt = False,
     db: DbOpt = None,
 ) -> None:
