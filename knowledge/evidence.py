@@ -202,8 +202,9 @@ def passage_from_row(row) -> Passage:
 
 # --------------------------------------------------------------------------- user-facing queries
 def current_run(store: Store, tool: str, run_id: int | None = None):
-    """The run to read: the given one (checked), else the tool's latest complete crawl,
-    else its latest partial one (some pages failed; their last good content is carried)."""
+    """The run to read: the given one (checked), else the tool's latest finished crawl, complete or
+    partial (a partial crawl carries the last good content of the pages that failed, so it is as
+    readable as a complete one; `collector diff` and the report read the same run)."""
     if run_id is not None:
         run = store.get_run(run_id)
         if run is None:
@@ -211,8 +212,9 @@ def current_run(store: Store, tool: str, run_id: int | None = None):
         if run["tool"] != tool:
             raise UsageError(f"Run {run_id} is a crawl of {run['tool']}, not {tool}.")
         return run
-    run = store.latest_complete_run(tool) or store.conn.execute(
-        "SELECT * FROM runs WHERE tool = ? AND status = 'partial' ORDER BY id DESC LIMIT 1", (tool,)).fetchone()
+    run = store.conn.execute(
+        "SELECT * FROM runs WHERE tool = ? AND status IN ('complete', 'partial') ORDER BY id DESC LIMIT 1",
+        (tool,)).fetchone()
     if run is None:
         from knowledge.errors import CollectorError
 
