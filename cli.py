@@ -433,34 +433,6 @@ def diff_cmd(
         raise typer.Exit(code=1)
 
 
-# ----------------------------------------------------------------------------- weekly operation
-@command(name="schedule")
-def schedule_cmd(
-    target: Annotated[str, typer.Argument(help="Where to run it: cron, systemd, gitlab-ci or github-actions.")],
-    db: DbOpt = None,
-    report: Annotated[Optional[Path], typer.Option(
-        "--report", help="Report file each run writes. Default: report.html next to the store "
-                         "(in CI: report.html in the job folder).", show_default=False)] = None,
-    tools: Annotated[Optional[list[str]], typer.Option(
-        "--tools", help="Crawl only this tool (repeatable). Default: every tool in the sources file.")] = None,
-    time: Annotated[str, typer.Option(
-        "--time", help="When each week: DAY HH:MM, 24-hour clock (cron/systemd: local time; CI: UTC).")] = "Mon 06:00",
-    install: Annotated[str, typer.Option(
-        "--install", help="What the CI job installs with pip (a PyPI name, a git+https URL, or . for a "
-                          "checkout of collector).")] = "collector",
-) -> None:
-    """Print ready-to-use configuration for the weekly crawl -> diff -> report run.
-
-    The run writes the report every week and exits 1 when `collector diff` finds changes, so the
-    group sees a failed job (or a cron mail) and a report to open. See docs/scheduling.md.
-    """
-    from knowledge.schedule import render
-
-    names = [_check_tool(t) for t in tools] if tools else None
-    sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install))
-    err.print("Install it as described in the comments at the top (details: docs/scheduling.md).")
-
-
 # ----------------------------------------------------------------------------- review
 review_app = typer.Typer(
     help="Review flagged changes, one tool x criterion cell at a time. Without a subcommand: the "
@@ -654,6 +626,72 @@ def report_cmd(
     report.write_report(text, output)
     err.print(f"Report ({fmt}) written to {safe(output)}.", markup=False)
 
+
+
+# ----------------------------------------------------------------------------- weekly operation
+@command(name="demo")
+def demo_cmd(
+    db: Annotated[Optional[Path], typer.Option(
+        "--db", help="Keep the demo's knowledge store in this (new) file. Default: a throwaway store in a "
+                     "temp folder, removed afterwards.", show_default=False)] = None,
+    keep: Annotated[bool, typer.Option(
+        "--keep", help="Keep the throwaway store and print its path, to try `collector review` on it.")] = False,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="Report format: md (Markdown) or html. Default: from the -o file's "
+                               "extension, else md.", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
+) -> None:
+    """Try collector offline in a minute: crawl two versions of bundled sample sites (Metaflow, DVC,
+    MLflow) on this computer, diff them and print the comparison report. No internet needed."""
+    from knowledge.demo import follow_up_commands, run_demo
+    from knowledge.report import pick_format
+
+    bar, on_event = _crawl_progress()
+
+    def say(text: str) -> None:
+        bar.console.print(text, markup=False, highlight=False)
+
+    with bar:
+        result = run_demo(db, keep=keep, fmt=pick_format(fmt, output), output=output, say=say, progress=on_event)
+    if output is None:
+        sys.stdout.write(result["report"])
+    else:
+        err.print(f"Report ({result['format']}) written to {safe(output)}.", markup=False)
+    if result["kept"]:
+        err.print(f"\nThe demo store is kept at {result['db']}. Try next:", markup=False)
+        for line in follow_up_commands(result["db"]):
+            err.print(f"  {line}", markup=False, soft_wrap=True)   # one line each, to copy and paste
+    else:
+        err.print("\nThe throwaway demo store was removed. Keep it with --keep (or --db PATH) to try "
+                  "`collector review` on it.", markup=False)
+
+
+@command(name="schedule")
+def schedule_cmd(
+    target: Annotated[str, typer.Argument(help="Where to run it: cron, systemd, gitlab-ci or github-actions.")],
+    db: DbOpt = None,
+    report: Annotated[Optional[Path], typer.Option(
+        "--report", help="Report file each run writes. Default: report.html next to the store "
+                         "(in CI: report.html in the job folder).", show_default=False)] = None,
+    tools: Annotated[Optional[list[str]], typer.Option(
+        "--tools", help="Crawl only this tool (repeatable). Default: every tool in the sources file.")] = None,
+    time: Annotated[str, typer.Option(
+        "--time", help="When each week: DAY HH:MM, 24-hour clock (cron/systemd: local time; CI: UTC).")] = "Mon 06:00",
+    install: Annotated[str, typer.Option(
+        "--install", help="What the CI job installs with pip (a PyPI name, a git+https URL, or . for a "
+                          "checkout of collector).")] = "collector",
+) -> None:
+    """Print ready-to-use configuration for the weekly crawl -> diff -> report run.
+
+    The run writes the report every week and exits 1 when `collector diff` finds changes, so the
+    group sees a failed job (or a cron mail) and a report to open. See docs/scheduling.md.
+    """
+    from knowledge.schedule import render
+
+    names = [_check_tool(t) for t in tools] if tools else None
+    sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install))
+    err.print("Install it as described in the comments at the top (details: docs/scheduling.md).")
 
 
 def main() -> None:  # console script entry point
