@@ -147,6 +147,12 @@ class Tagger:
         docs = self.nlp.pipe((p.text for p in prepared), batch_size=64, disable=["sentencizer"])
         return [self._score(doc, p) for doc, p in zip(docs, prepared)]
 
+    def scores_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[dict[str, float]]:
+        """Every criterion's score per passage, before thresholds (for calibration and benches)."""
+        prepared = [self._prepare(text, heading_path) for text, heading_path in items]
+        docs = self.nlp.pipe((p.text for p in prepared), batch_size=64, disable=["sentencizer"])
+        return [self._criterion_scores(doc, p)[0] for doc, p in zip(docs, prepared)]
+
     # ------------------------------------------------------------------ internals
     def _prepare(self, text: str, heading_path: Sequence[str]) -> "_Prepared":
         """One string per passage: headings (deepest first) then the text, plus the char ends of
@@ -175,6 +181,15 @@ class Tagger:
         return None
 
     def _score(self, doc, prep: "_Prepared") -> tuple[list[Tag], list[Fact]]:
+        scores, terms, fact_matches = self._criterion_scores(doc, prep)
+        tags = [Tag(crit, round(scores[crit], 6), terms[crit])
+                for crit, threshold in self.thresholds.items() if scores.get(crit, 0.0) >= threshold]
+        tagged = {t.criterion for t in tags}
+        return tags, self._facts(doc, prep.text, fact_matches, tagged)
+
+    def _criterion_scores(self, doc, prep: "_Prepared"):
+        """Score of every criterion with any match (before thresholds), its top terms, and the
+        raw fact matches."""
         text, bounds = prep.text, prep.bounds
         matches = [(s.id_, s.start_char, s.end_char) for s in doc.spans[CRITERIA_KEY]]
         fact_matches = [(s.id_, s.start_char, s.end_char) for s in doc.spans[FACTS_KEY]]
@@ -183,7 +198,7 @@ class Tagger:
 
         body_hits: dict[str, dict[str, int]] = {}     # criterion -> pattern id -> count
         head_hits: dict[str, dict[str, float]] = {}   # criterion -> pattern id -> heading factor
-        terms: dict[str, dict[str, float]] = {}       # criterion -> term -> weight (for ordering)
+        seen_terms: dict[str, dict[str, float]] = {}  # criterion -> term -> weight (for ordering)
         for pid, start, end in matches:
             crit, w = self.labels[pid], self.weights[pid]
             level = self._heading_level(start, bounds)
@@ -196,24 +211,22 @@ class Tagger:
                 hits[pid] = max(hits.get(pid, 0.0), factor)
             if w > 0:
                 term = text[start:end].lower()
-                seen = terms.setdefault(crit, {})
+                seen = seen_terms.setdefault(crit, {})
                 seen[term] = max(seen.get(term, 0.0), w)
 
         length_div = (max(prep.n_words, self.min_tokens) / self.length_norm) ** self.length_alpha
-        tags: list[Tag] = []
-        for crit, threshold in self.thresholds.items():
+        scores: dict[str, float] = {}
+        terms: dict[str, tuple[str, ...]] = {}
+        for crit in set(body_hits) | set(head_hits):
             body = sum(self.weights[p] * (1 + self.repeat_bonus * min(n - 1, 2))
                        for p, n in body_hits.get(crit, {}).items())
             head = sum(self.weights[p] * f for p, f in head_hits.get(crit, {}).items())
             raw = body / length_div + head
-            if raw <= 0:
-                continue
-            score = 1.0 - math.exp(-raw / self.saturation.get(crit, self.default_saturation))
-            if score >= threshold:
-                ordered = sorted(terms.get(crit, {}).items(), key=lambda kv: (-kv[1], kv[0]))
-                tags.append(Tag(crit, round(score, 6), tuple(t for t, _ in ordered[:8])))
-        tagged = {t.criterion for t in tags}
-        return tags, self._facts(doc, text, fact_matches, tagged)
+            if raw > 0:
+                scores[crit] = 1.0 - math.exp(-raw / self.saturation.get(crit, self.default_saturation))
+                ordered = sorted(seen_terms.get(crit, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+                terms[crit] = tuple(t for t, _ in ordered[:8])
+        return scores, terms, fact_matches
 
     def _facts(self, doc, text: str, fact_matches: list[tuple[str, int, int]], tagged: set[str]) -> list[Fact]:
         facts: dict[tuple[str, str, str], Fact] = {}
