@@ -598,36 +598,6 @@ def review_history_cmd(
                   "" if d.to_run is None else str(d.to_run), d.note or ""] for d in rows])
 
 
-# ----------------------------------------------------------------------------- report
-@command(name="report")
-def report_cmd(
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", "-f", help="md (Markdown), html (one self-contained page to open or share), csv or json "
-                               "(the matrix as data, one row per tool x criterion). Default: from the -o "
-                               "file's extension, else md.", show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
-    tool: Annotated[Optional[list[str]], typer.Option(
-        "--tool", help="Only this tool (repeat for several). Default: every tool.", show_default=False)] = None,
-    db: DbOpt = None,
-) -> None:
-    """The comparison matrix (tool x criterion) like the study's table, but current.
-
-    Per cell: the study's claim, today's facts and passages, when the evidence last changed, the review
-    status, markers for unreviewed changes and missing evidence, and the best citations with crawl dates."""
-    from knowledge import report
-
-    fmt = report.pick_format(fmt, output)
-    with _open_store(db) as store:
-        text = report.make_report(store, fmt, tool)
-    if output is None:
-        sys.stdout.write(text)
-        return
-    report.write_report(text, output)
-    err.print(f"Report ({fmt}) written to {safe(output)}.", markup=False)
-
-
-
 # ----------------------------------------------------------------------------- weekly operation
 @command(name="demo")
 def demo_cmd(
@@ -692,6 +662,36 @@ def schedule_cmd(
     names = [_check_tool(t) for t in tools] if tools else None
     sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install))
     err.print("Install it as described in the comments at the top (details: docs/scheduling.md).")
+
+
+# ----------------------------------------------------------------------------- report
+@command(name="report")
+def report_cmd(
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", "-f", help="md (Markdown), html (one self-contained page to open or share), csv or json "
+                               "(the matrix as data, one row per tool x criterion). Default: from the -o "
+                               "file's extension, else md.", show_default=False)] = None,
+    output: Annotated[Optional[Path], typer.Option(
+        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
+    tool: Annotated[Optional[list[str]], typer.Option(
+        "--tool", help="Only this tool (repeat for several). Default: every tool.", show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """The comparison matrix (tool x criterion) like the study's table, but current.
+
+    Per cell: the study's claim, today's facts and passages, when the evidence last changed, the review
+    status, markers for unreviewed changes and missing evidence, and the best citations with crawl dates."""
+    from knowledge import report
+
+    fmt = report.pick_format(fmt, output)
+    with _open_store(db) as store:
+        text = report.make_report(store, fmt, tool)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    report.write_report(text, output)
+    err.print(f"Report ({fmt}) written to {safe(output)}.", markup=False)
+
 
 
 def main() -> None:  # console script entry point
