@@ -174,7 +174,7 @@ def _crawl_progress():
 @command(name="crawl")
 def crawl_cmd(
     tools: Annotated[Optional[list[str]], typer.Argument(
-        help="Tools to crawl (default: all sources). See `collector sources`.", metavar="TOOL...",
+        help="Tools to crawl (default: all sources). See `collector sources`.", metavar="TOOL",
         show_default=False)] = None,
     base_url: Annotated[Optional[list[str]], typer.Option(
         "--base-url", help="TOOL=ORIGIN: crawl a mirror of that tool's site (same paths), e.g. "
