@@ -43,7 +43,7 @@ def tiny_files() -> dict[str, str]:
             "<url><loc>http://elsewhere.invalid/page</loc></url></urlset>\n"),
         "/": html("Home", "/guide", "/guide/install?utm_source=news#setup", "/private/secret",
                   "https://external.invalid/", "/img/logo.png", "/old-page", "/feed.atom", "/assets/app",
-                  "/missing", "mailto:docs@tiny.invalid"),
+                  "/missing", "/moved", "mailto:docs@tiny.invalid"),
         "/guide": html("Guide", "install", "../", "tracking#runs"),
         "/guide/install": html("Install", "/guide", "/"),
         "/guide/tracking": html("Tracking", "/guide"),

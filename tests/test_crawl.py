@@ -33,14 +33,17 @@ def site(tmp_path, serve_site):
 
 
 def test_first_crawl_scope_robots_redirects_and_non_html(site, tmp_path):
+    site.faults["/moved"] = {"redirect": "https://elsewhere.invalid/moved"}
     run = crawl(site, tmp_path)
     v = verdicts(tmp_path / "c.sqlite", run["run"])
     outcome = {path: row["outcome"] for path, row in v.items()}
     assert outcome == {
         "/": "fetched", "/guide": "fetched", "/guide/install": "fetched", "/guide/tracking": "fetched",
         "/private/secret": "blocked", "/img/logo.png": "skipped", "/feed.atom": "skipped", "/missing": "gone",
-        "/page": "out_of_scope",  # the sitemap entry on elsewhere.invalid
+        "/page": "out_of_scope",   # the sitemap entry on elsewhere.invalid
+        "/moved": "out_of_scope",  # redirects off the site: not followed
     }
+    assert "redirect" in v["/moved"]["reason"]
     assert run["status"] == "complete" and run["stats"]["new"] == 4
     seen = {e["path"] for e in site.log}
     assert "/private/secret" not in seen and "/private/secret/" not in seen       # robots.txt obeyed
