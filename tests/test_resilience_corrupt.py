@@ -1,0 +1,98 @@
+"""A damaged or newer store: every command says which file and what to do, exits 1, never shows a
+traceback, and leaves the file as it was."""
+from __future__ import annotations
+
+import os
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+import cli
+from crawler.localserver import serve
+from test_resilience_kit import TOOL, crawl, make_site
+
+COMMANDS = [
+    ["runs"],
+    ["evidence", TOOL],
+    ["facts"],
+    ["diff"],
+    ["report"],
+    ["review", "list"],
+    ["crawl", TOOL, "--base-url", f"{TOOL}=http://127.0.0.1:9"],
+]
+
+
+@pytest.fixture(scope="module")
+def real_db(tmp_path_factory):
+    """A real store from a crawl, large enough to span many database pages."""
+    root = tmp_path_factory.mktemp("site")
+    make_site(root, n=60)
+    db = tmp_path_factory.mktemp("db") / "real.sqlite"
+    with serve(root) as server:
+        assert crawl(db, server.origin)["runs"][0]["status"] == "complete"
+    assert db.stat().st_size > 200_000
+    return db.read_bytes()
+
+
+def _random(path, real):
+    path.write_bytes(os.urandom(256 * 1024))
+
+
+def _truncated(path, real):
+    path.write_bytes(real[: len(real) // 3])
+
+
+def _newer(path, real):
+    path.write_bytes(real)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO _migrations VALUES ('999_written_by_the_future', '2030-01-01T00:00:00Z')")
+    conn.commit()
+    conn.close()
+
+
+CASES = {
+    "random bytes": (_random, "not a readable collector database", "Move it aside"),
+    "truncated": (_truncated, "not a readable collector database", "Move it aside"),
+    "newer schema": (_newer, "newer version of collector", "Upgrade collector"),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
+def test_damaged_store_gives_one_clear_error(tmp_path, real_db, case, command):
+    make, message, hint = CASES[case]
+    db = tmp_path / "collector.sqlite"
+    make(db, real_db)
+    before = db.read_bytes()
+    result = CliRunner().invoke(cli.app, [*command, "--db", str(db)])
+    output = result.output
+    assert result.exit_code == 1, output
+    assert "Traceback" not in output and "Internal error" not in output, output
+    flat = "".join(output.split())          # Rich may wrap the message: compare without whitespace
+    assert "".join(str(db).split()) in flat, output
+    assert "".join(message.split()) in flat and "".join(hint.split()) in flat, output
+    assert result.stdout == "", "errors go to stderr, not into data output"
+    assert db.read_bytes() == before, "a refused store is left exactly as it was"
+
+
+def test_error_is_short(tmp_path, real_db):
+    db = tmp_path / "collector.sqlite"
+    _truncated(db, real_db)
+    result = CliRunner().invoke(cli.app, ["runs", "--db", str(db)])
+    assert result.exit_code == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines[0].startswith("Error:") and len(lines) <= 4, result.stderr
+
+
+@pytest.mark.xfail(strict=False, reason="damage deep inside the file surfaces mid-command as sqlite3.DatabaseError; "
+                   "cli._errors_to_exit_codes prints it without the store's path (reported to the lead)")
+def test_damage_deep_inside_the_file_names_the_store(tmp_path, real_db):
+    data = bytearray(real_db)
+    for offset in range(len(data) - 4096 * 8, len(data) - 4096, 4096):   # page bodies near the end
+        data[offset:offset + 4096] = os.urandom(4096)
+    db = tmp_path / "collector.sqlite"
+    db.write_bytes(bytes(data))
+    result = CliRunner().invoke(cli.app, ["evidence", TOOL, "--db", str(db)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "".join(str(db).split()) in "".join(result.output.split()), result.output
