@@ -6,8 +6,10 @@ support with macro-F1, next to a plain keyword baseline computed in the same run
 breakdown and the tagging speed.
 
     /tmp/venv/bin/python bench/bench_tagging.py [--gold PATH] [--tools metaflow,dvc] [--errors CRIT]
+                                                [--calibrate]
 
-`--tools` restricts the scored sections. `--errors CRIT` lists the false positives / negatives of
+`--tools` restricts the scored sections. `--calibrate` prints thresholds fitted on the scored
+sections (this is how the thresholds in config.json were set). `--errors CRIT` lists the false positives / negatives of
 one criterion for inspection.
 
 Held-out check (printed too): the per-criterion thresholds in extractors/patterns/config.json are
@@ -119,6 +121,9 @@ def main() -> None:
     ap.add_argument("--gold", type=Path, default=GOLD, help="gold sections JSONL (read in place)")
     ap.add_argument("--tools", default="", help="comma-separated tools to score (default: all)")
     ap.add_argument("--errors", default="", help="print false positives/negatives of this criterion")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="print per-criterion thresholds fitted on the scored sections (best F1), as JSON "
+                         "for the \"thresholds\" of extractors/patterns/config.json")
     args = ap.parse_args()
     if not args.gold.exists():
         raise SystemExit(f"Gold file not found: {args.gold}. Pass --gold PATH.")
@@ -131,6 +136,12 @@ def main() -> None:
     tagger = get_tagger()
     build_ms = (time.perf_counter() - t0) * 1000
     items = [(r["text"], tuple(r["heading_path"])) for r in rows]
+    if args.calibrate:
+        scores = tagger.scores_many(items)
+        fitted = {c: fit_threshold([sc.get(c, 0.0) for sc in scores], [c in r["criteria"] for r in rows],
+                                   tagger.thresholds[c]) for c in criterion_ids()}
+        print(json.dumps({"thresholds": fitted}, indent=2))
+        return
     tagger.tag_many(items[:20])   # warm-up
     best = float("inf")
     for _ in range(3):   # CPU time, best of 3: wall time is unreliable on a shared machine

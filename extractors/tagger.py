@@ -16,17 +16,23 @@ Pipeline: `spacy.blank("en")` + `sentencizer` + two `span_ruler`s, one per patte
   fact informs and optional sentence-context words that disambiguate it ("R" only near
   "language", "local" only near "storage", "docker" as environment vs serving target...).
 
-The heading path and the text are tagged as one document: "<headings>\n\n<text>". Matches inside
-the heading part are weighted up (a section titled "Remote storage" is about storage even if its
-body only says "add a remote"). Scoring, per criterion (parameters in `config.json`):
+The heading path and the text are tagged as one document: "<h_n>\n\n<h_n-1>...\n\n<text>" (deepest
+heading first). Matches inside the headings count with `heading_weights[level]` (level 0 = the
+section's own heading, 1 = its parent, 2+ = above) instead of the density rule: a section titled
+"Remote storage" is about storage even if its body only says "add a remote". Dotted API names
+("mlflow.autolog", "lightgbm.train") are split by the tokenizer so their words match phrases.
+The sentencizer runs only on passages with a context-dependent fact match (it is the slowest part
+of the pipeline and only facts need sentences). Scoring, per criterion (parameters in
+`config.json`):
 
     body  = sum over distinct matched patterns p in the text of  w_p * (1 + repeat_bonus * min(n_p - 1, 2))
-    body /= (max(n_tokens, min_tokens) / length_norm) ** length_alpha   # density: long sections need
-                                                                        # more evidence, short ones less
+    body /= (max(n_words, min_words) / length_norm) ** length_alpha   # density: long sections need
+                                                                      # more evidence, short ones less
     head  = sum over distinct patterns p matched in the headings of  w_p * heading_weight(level)
     score = 1 - exp(-(body + head) / saturation)                     # in [0, 1), monotone
 
-A criterion is returned when score >= its threshold in `config.json` ("thresholds"). Facts are
+A criterion is returned when score >= its threshold in `config.json` ("thresholds", fitted with
+`bench/bench_tagging.py --calibrate`). `scores_many` gives all scores before thresholds. Facts are
 returned only when their criterion is returned for the same passage: a fact is evidence for a
 tagged criterion, and a lone "docker" in a passing mention is not a fact worth comparing.
 """
@@ -87,12 +93,11 @@ class Tagger:
 
         cfg = _read_json("config.json")
         self.thresholds: dict[str, float] = cfg["thresholds"]
-        self.saturation: dict[str, float] = cfg.get("saturation", {})
-        self.default_saturation: float = cfg["default_saturation"]
+        self.saturation: float = cfg["saturation"]
         self.repeat_bonus: float = cfg["repeat_bonus"]
         self.length_norm: float = cfg["length_norm"]
         self.length_alpha: float = cfg["length_alpha"]
-        self.min_tokens: int = cfg["min_tokens"]
+        self.min_words: int = cfg["min_words"]
         self.heading_weights: list[float] = cfg["heading_weights"]   # last heading first, then parents
         self.max_chars: int = cfg["max_chars"]
 
@@ -214,7 +219,7 @@ class Tagger:
                 seen = seen_terms.setdefault(crit, {})
                 seen[term] = max(seen.get(term, 0.0), w)
 
-        length_div = (max(prep.n_words, self.min_tokens) / self.length_norm) ** self.length_alpha
+        length_div = (max(prep.n_words, self.min_words) / self.length_norm) ** self.length_alpha
         scores: dict[str, float] = {}
         terms: dict[str, tuple[str, ...]] = {}
         for crit in set(body_hits) | set(head_hits):
@@ -223,7 +228,7 @@ class Tagger:
             head = sum(self.weights[p] * f for p, f in head_hits.get(crit, {}).items())
             raw = body / length_div + head
             if raw > 0:
-                scores[crit] = 1.0 - math.exp(-raw / self.saturation.get(crit, self.default_saturation))
+                scores[crit] = 1.0 - math.exp(-raw / self.saturation)
                 ordered = sorted(seen_terms.get(crit, {}).items(), key=lambda kv: (-kv[1], kv[0]))
                 terms[crit] = tuple(t for t, _ in ordered[:8])
         return scores, terms, fact_matches
