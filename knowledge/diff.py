@@ -552,9 +552,9 @@ class _Context:
             return self._sides[run_id]
         evs = list(self.raw(run_id))
         for f in self._carried(run_id):
-            src = self._last_content(run_id, f["url"])
+            src = self._last_content(run_id, f["path"])
             if src is not None:
-                evs += [e for e in self.raw(src) if e.url == f["url"]]
+                evs += [e for e in self.raw(src) if e.path == f["path"]]
         by_crit: dict[str, list[Evidence]] = {}
         for e in evs:
             by_crit.setdefault(e.criterion, []).append(e)
@@ -566,7 +566,7 @@ class _Context:
             "SELECT * FROM fetches WHERE run_id = ? AND sha256 IS NULL AND outcome IN "
             f"({','.join('?' * (len(CARRIED_OUTCOMES) + 1))})", (run_id, *CARRIED_OUTCOMES, "gone")).fetchall()
         prev = self._previous_run(run_id)
-        return [r for r in rows if r["outcome"] != "gone" or not self._gone_before(prev, r["url"])]
+        return [r for r in rows if r["outcome"] != "gone" or not self._gone_before(prev, r["path"])]
 
     def _previous_run(self, run_id: int) -> int | None:
         run = self.store.get_run(run_id)
@@ -575,19 +575,21 @@ class _Context:
             (run["tool"], run_id)).fetchone()
         return row["id"] if row else None
 
-    def _gone_before(self, prev: int | None, url: str) -> bool:
+    # Pages are identified by path, not URL: the same site crawled through a mirror (--base-url)
+    # has other URLs but the same paths.
+    def _gone_before(self, prev: int | None, path: str) -> bool:
         if prev is None:
             return False
-        row = self.store.conn.execute("SELECT outcome FROM fetches WHERE run_id = ? AND url = ?",
-                                      (prev, url)).fetchone()
+        row = self.store.conn.execute("SELECT outcome FROM fetches WHERE run_id = ? AND path = ?",
+                                      (prev, path)).fetchone()
         return bool(row) and row["outcome"] == "gone"
 
-    def _last_content(self, run_id: int, url: str) -> int | None:
+    def _last_content(self, run_id: int, path: str) -> int | None:
         run = self.store.get_run(run_id)
         row = self.store.conn.execute(
-            "SELECT f.run_id FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.url = ? "
+            "SELECT f.run_id FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.path = ? "
             "AND f.run_id < ? AND f.sha256 IS NOT NULL ORDER BY f.run_id DESC LIMIT 1",
-            (run["tool"], url, run_id)).fetchone()
+            (run["tool"], path, run_id)).fetchone()
         return row["run_id"] if row else None
 
     def health(self, run) -> dict:
@@ -599,10 +601,10 @@ class _Context:
             entry = {"url": r["url"], "http_status": r["http_status"], "reason": r["reason"],
                      "fetched_at": r["fetched_at"]}
             if r["outcome"] == "failed":
-                entry["evidence_kept"] = bool(r["sha256"]) or self._last_content(run["id"], r["url"]) is not None
+                entry["evidence_kept"] = bool(r["sha256"]) or self._last_content(run["id"], r["path"]) is not None
                 out["failed"].append(entry)
             elif r["outcome"] == "gone":
-                out["gone" if self._gone_before(prev, r["url"]) else "possibly_gone"].append(entry)
+                out["gone" if self._gone_before(prev, r["path"]) else "possibly_gone"].append(entry)
             elif r["outcome"] in ("skipped", "blocked"):
                 out[r["outcome"]].append(entry)
         out["run_id"] = run["id"]

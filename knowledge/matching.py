@@ -36,7 +36,7 @@ _NONWORD = re.compile(r"[\W_]+")
 
 SIMILAR = 0.5          # difflib word ratio at or above which two passages are "the same, reworded"
 SIMILAR_SAME_PLACE = 0.3   # ... when both sit under the same heading of the same page (a rewrite)
-MIN_PART_WORDS = 4     # a paragraph shorter than this is not reported as moved on its own
+MIN_PART_WORDS = 8     # a paragraph shorter than this (a code line, a label) is not matched on its own
 _PREFILTER = 0.25      # token-set Jaccard below which the (costlier) ratio is not computed
 _COMMON = 200          # tokens in more passages than this do not propose candidates
 
@@ -154,7 +154,8 @@ def _move_parts(result: Match) -> None:
     A passage is a whole section, so a paragraph moving between sections shows up as two changed
     (or removed/added) sections. Paragraphs (lines) that only the old side of a changed pair or a
     removed passage has are matched to paragraphs only the new side of another pair or an added
-    passage has. A change or addition/removal fully explained by such moves is dropped.
+    passage has. A change or addition/removal fully explained by such moves is dropped; a paragraph
+    that only changed passage within one section (same page and heading) is reordering, not reported.
     """
     olds: dict[str, list[tuple[tuple, Item]]] = defaultdict(list)   # norm paragraph -> holders
     news: list[tuple[str, tuple, Item, str]] = []
@@ -192,7 +193,8 @@ def _move_parts(result: Match) -> None:
         candidates.remove(pick)
         unexplained[pick[0]] -= 1
         unexplained[holder] -= 1
-        result.moved_parts.append((pick[1], n, text))
+        if pick[1].place != n.place:   # within one section it is reordering: noise, not reported
+            result.moved_parts.append((pick[1], n, text))
     result.changed = [c for k, c in enumerate(result.changed)
                       if unexplained[(k, "old")] > 0 or unexplained[(k, "new")] > 0]
     result.removed = [o for k, o in enumerate(result.removed) if unexplained[("r", k)] > 0]

@@ -85,6 +85,15 @@ def test_failed_page_is_crawl_health_not_removal(crawls):
     assert any("partial" in n and "carried forward" in n for n in result.notes)
 
 
+def test_pages_are_matched_by_path_across_mirrors(crawls):
+    crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)}, origin="http://127.0.0.1:9001")
+    crawls.run("dvc", {"/doc/storage": Failed("timeout"), "/doc/metrics": page(METRICS)}, status="partial",
+               origin="http://127.0.0.1:9002")
+    result = run_diff(crawls.store)
+    assert result.flags == []
+    assert result.crawl_health["dvc"]["failed"][0]["evidence_kept"]
+
+
 def test_gone_once_is_possibly_gone_twice_is_removed(crawls):
     crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
     crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})

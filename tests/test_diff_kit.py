@@ -46,12 +46,14 @@ class Crawls:
         self.store = Store.open(self.path)
         self._last: dict[tuple[str, str], str] = {}   # (tool, url) -> last good sha
 
-    def run(self, tool: str, pages: dict[str, object], status: str = "complete", extract: bool = True) -> int:
+    def run(self, tool: str, pages: dict[str, object], status: str = "complete", extract: bool = True,
+            origin: str | None = None) -> int:
         store = self.store
-        run_id = store.start_run(tool, origin=ORIGINS[tool])
+        origin = origin or ORIGINS[tool]
+        run_id = store.start_run(tool, origin=origin)
         now = utcnow()
         for path, content in pages.items():
-            url = ORIGINS[tool] + path
+            url = origin + path
             if isinstance(content, Failed):
                 sha = self._last.get((tool, url))
                 row = (run_id, url, path, "failed", None, None, sha, now, 0, content.reason)
