@@ -149,6 +149,14 @@ class LocalServer(ThreadingHTTPServer):
         self.origin = f"http://127.0.0.1:{self.server_address[1]}"
         self._thread: threading.Thread | None = None
 
+    def handle_error(self, request, client_address) -> None:
+        """A client hanging up (size cap, timeout, kill) is normal here: no traceback on stderr."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     def fault_for(self, path: str) -> dict:
         """The fault for a path (with or without its trailing slash): Python-set first, then _faults.json."""
         keys = (path, path.rstrip("/") or "/")

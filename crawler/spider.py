@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.response import get_base_url
 from scrapy.utils.sitemap import Sitemap
@@ -181,8 +181,11 @@ class DocsSpider(scrapy.Spider):
         if failure.check(IgnoreRequest) and "leaves the source's scope" in text:
             yield verdict(page, "out_of_scope", reason=text[:300])
             return
-        if "max size" in text.lower() or "maxsize" in text.lower():
-            yield verdict(page, "skipped", reason=f"larger than the page size cap ({text[:200]})")
+        # Scrapy cancels a download past DOWNLOAD_MAXSIZE (announced or streamed without a length).
+        if failure.check(DownloadCancelledError) or "max size" in text.lower():
+            cap = self.settings.getint("DOWNLOAD_MAXSIZE") if getattr(self, "settings", None) else None
+            yield verdict(page, "skipped", reason="larger than the page size cap"
+                          + (f" ({cap / 1e6:g} MB)" if cap else ""))
             return
         yield verdict(page, "failed", reason=f"{type(failure.value).__name__}: {text[:300]}")
 
