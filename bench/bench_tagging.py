@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -29,6 +31,8 @@ from extractors.tagger import get_tagger
 from knowledge.checklist import criterion_ids
 
 GOLD = Path("/work/shared/gold/dev-sections.jsonl")
+CORPUS = Path("/tmp/corpus/dev-2024-03-01")                       # unpacked snapshot, if present
+CORPUS_TAR = Path("/work/shared/corpus/dev-2024-03-01.tar.gz")    # else unpacked from here
 PASSAGES_PER_PAGE = 20   # a corpus page has ~10-30 passages; "page-equivalent" = 20 passages
 
 # The baseline: a criterion is tagged when any of these obvious words occurs (lowercase substring)
@@ -95,6 +99,47 @@ def leave_one_tool_out(rows: list[dict], scores: list[dict[str, float]], default
     return pred
 
 
+def corpus_dir() -> Path | None:
+    if CORPUS.is_dir():
+        return CORPUS
+    if not CORPUS_TAR.exists():
+        return None
+    target = Path(tempfile.mkdtemp(prefix="bench-tagging-"))
+    with tarfile.open(CORPUS_TAR) as tar:
+        tar.extractall(target, filter="data")
+    found = [p for p in target.rglob("manifest-*.json")]
+    return found[0].parent if found else None
+
+
+def page_speed(tagger, max_pages: int) -> None:
+    """Real pages: passages from extractors.passages, then tag_many per page (CPU time)."""
+    from extractors.passages import extract_passages
+    from knowledge.sources import load_sources
+
+    root = corpus_dir()
+    if root is None:
+        print("\npage speed: no corpus snapshot found, skipped")
+        return
+    sources = {k: v.to_dict() for k, v in load_sources().items()}
+    pages = [(tool, f) for tool in sorted(sources) if (root / tool).is_dir()
+             for f in sorted((root / tool).rglob("*.html"))][:max_pages]
+    extract_s = tag_s = 0.0
+    n_passages = 0
+    for tool, f in pages:
+        html = f.read_bytes()
+        t0 = time.process_time()
+        passages = extract_passages(html, str(f), content=sources[tool].get("content", ()),
+                                    drop=sources[tool].get("drop", ()))
+        t1 = time.process_time()
+        tagger.tag_many([(p.text, p.heading_path) for p in passages])
+        t2 = time.process_time()
+        extract_s, tag_s, n_passages = extract_s + t1 - t0, tag_s + t2 - t1, n_passages + len(passages)
+    n = max(1, len(pages))
+    print(f"\npage speed on {len(pages)} corpus pages of {root} (CPU time): {n_passages / n:.1f} passages/page; "
+          f"tagging {tag_s * 1000 / n:.2f} ms/page ({tag_s * 1000 / max(1, n_passages):.3f} ms/passage); "
+          f"passage extraction {extract_s * 1000 / n:.2f} ms/page")
+
+
 def report(title: str, rows: list[dict], pred: list[set[str]], base: list[set[str]]) -> float:
     gold = [set(r["criteria"]) for r in rows]
     print(f"\n{title} ({len(rows)} sections)")
@@ -121,6 +166,8 @@ def main() -> None:
     ap.add_argument("--gold", type=Path, default=GOLD, help="gold sections JSONL (read in place)")
     ap.add_argument("--tools", default="", help="comma-separated tools to score (default: all)")
     ap.add_argument("--errors", default="", help="print false positives/negatives of this criterion")
+    ap.add_argument("--pages", type=int, default=1000,
+                    help="corpus pages for the per-page speed figure (0 = skip)")
     ap.add_argument("--calibrate", action="store_true",
                     help="print per-criterion thresholds fitted on the scored sections (best F1), as JSON "
                          "for the \"thresholds\" of extractors/patterns/config.json")
@@ -164,6 +211,9 @@ def main() -> None:
     print(f"speed: build {build_ms:.0f} ms once; tag_many {per_passage:.3f} ms/passage, "
           f"{per_passage * PASSAGES_PER_PAGE:.2f} ms (CPU) per page-equivalent ({PASSAGES_PER_PAGE} passages); "
           f"mean section {sum(len(r['text'].split()) for r in rows) / len(rows):.0f} words")
+
+    if args.pages:
+        page_speed(tagger, args.pages)
 
     if args.errors:
         c = args.errors
