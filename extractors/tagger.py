@@ -72,7 +72,7 @@ def _read_jsonl(name: str) -> list[dict]:
     rows = []
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
-        if not line or line.startswith("//"):
+        if not line:
             continue
         try:
             rows.append(json.loads(line))
@@ -121,7 +121,6 @@ class Tagger:
             pid = f"f{n}"
             category, value = row["label"].split(":", 1)
             check_fact_label(category, value)
-            self.labels[pid] = row["label"]
             self.fact_rules[pid] = FactRule(category, value, row["criterion"],
                                             _prefix_rx(row.get("context", ())), _prefix_rx(row.get("not_context", ())))
             if "regex" in row:
@@ -146,19 +145,20 @@ class Tagger:
         return self.tag_many([(text, heading_path)])[0]
 
     def tag_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[tuple[list[Tag], list[Fact]]]:
-        prepared = [self._prepare(text, heading_path) for text, heading_path in items]
-        # The sentencizer only serves the context checks of facts, so it runs on demand (see
-        # `_sentence_text`): splitting every passage into sentences would double the tagging time.
-        docs = self.nlp.pipe((p.text for p in prepared), batch_size=64, disable=["sentencizer"])
-        return [self._score(doc, p) for doc, p in zip(docs, prepared)]
+        return [self._score(doc, p) for doc, p in self._docs(items)]
 
     def scores_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[dict[str, float]]:
         """Every criterion's score per passage, before thresholds (for calibration and benches)."""
-        prepared = [self._prepare(text, heading_path) for text, heading_path in items]
-        docs = self.nlp.pipe((p.text for p in prepared), batch_size=64, disable=["sentencizer"])
-        return [self._criterion_scores(doc, p)[0] for doc, p in zip(docs, prepared)]
+        return [self._criterion_scores(doc, p)[0] for doc, p in self._docs(items)]
 
     # ------------------------------------------------------------------ internals
+    def _docs(self, items: Iterable[tuple[str, Sequence[str]]]):
+        prepared = [self._prepare(text, heading_path) for text, heading_path in items]
+        # The sentencizer only serves the context checks of facts, so it runs on demand (see
+        # `_facts`): splitting every passage into sentences would cost a third of the tagging time.
+        docs = self.nlp.pipe((p.text for p in prepared), batch_size=64, disable=["sentencizer"])
+        return zip(docs, prepared)
+
     def _prepare(self, text: str, heading_path: Sequence[str]) -> "_Prepared":
         """One string per passage: headings (deepest first) then the text, plus the char ends of
         each heading so that matches can be attributed to a heading level."""
@@ -172,7 +172,7 @@ class Tagger:
         body = (text or "")[: self.max_chars]
         return _Prepared(_SEP.join(parts + [body]), bounds, len(body.split()))
 
-    def _regex_spans(self, doc, text: str) -> list[tuple[str, str, int, int]]:
+    def _regex_spans(self, text: str) -> list[tuple[str, str, int, int]]:
         """(key, pattern id, start char, end char) of the regex rules, matched on the raw text."""
         return [(key, pid, m.start(), m.end())
                 for key, pid, rx, requires in self.regexes
@@ -198,7 +198,7 @@ class Tagger:
         text, bounds = prep.text, prep.bounds
         matches = [(s.id_, s.start_char, s.end_char) for s in doc.spans[CRITERIA_KEY]]
         fact_matches = [(s.id_, s.start_char, s.end_char) for s in doc.spans[FACTS_KEY]]
-        for key, pid, start, end in self._regex_spans(doc, text):
+        for key, pid, start, end in self._regex_spans(text):
             (matches if key == CRITERIA_KEY else fact_matches).append((pid, start, end))
 
         body_hits: dict[str, dict[str, int]] = {}     # criterion -> pattern id -> count

@@ -167,7 +167,7 @@ def test_free_in_passing_is_not_pricing(tagger):
 # ----------------------------------------------------------------------------- pattern data files
 def _rows(name: str) -> list[dict]:
     text = (resources.files("extractors") / "patterns" / name).read_text(encoding="utf-8")
-    return [json.loads(line) for line in text.splitlines() if line.strip() and not line.startswith("//")]
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def test_criteria_patterns_use_checklist_ids():
