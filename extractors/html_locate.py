@@ -27,11 +27,16 @@ _CHROME = etree.XPath(
     "@role='contentinfo' or @role='search' or @role='complementary'] | //script | //style | "
     "//noscript | //template")
 _BLOCK_TEXT = ("p", "pre", "li", "td", "dd", "blockquote", "h1", "h2", "h3", "h4")
-# Last resorts for absurdly deep markup: keep only structure that matters for text and chrome
-# (the nesting is almost always divs/spans), and failing that, no tags at all.
-_NOT_HTML_KEEP = re.compile(r"</?(?!(?:h[1-6]|p|pre|br|ul|ol|li|table|tr|td|th|title|script|style|"
-                            r"nav|aside|header|footer|main|article)\b)[a-zA-Z][^>]*>")
+# Flattening (last resort for absurd or self-swallowing markup): keep the tags that matter for
+# text and for recognising chrome, without attributes (an unclosed quote in one swallows the
+# page); drop every other tag (deep nesting is almost always divs and spans) and comment marks.
+_KEEP = ("h1|h2|h3|h4|h5|h6|p|pre|br|ul|ol|li|table|tr|td|th|title|head|body|script|style|noscript|"
+         "template|nav|aside|header|footer|main|article|form|button|select|textarea|iframe|svg")
+_KEPT_TAG = re.compile(rf"<(/?)({_KEEP})\b[^>]*>", re.I)
+_OTHER_TAG = re.compile(rf"</?(?!(?:{_KEEP})\b)[a-zA-Z][^>]*>", re.I)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
 _ANY_TAG = re.compile(r"</?(?!(?:title|script|style)\b)[a-zA-Z][^>]*>")
+_OPEN_TITLE = re.compile(r"(<title[^>]*>)([^<]*)", re.I)
 # A candidate must hold at least this share of the page's non-chrome, non-link words.
 MIN_SHARE = 0.5
 
@@ -54,23 +59,46 @@ def parse_document(text: str) -> lxml.html.HtmlElement | None:
     """
     if not text.strip():
         return None
-    attempts = ((text, False), (text, True), (_NOT_HTML_KEEP.sub(" ", text), True),
-                (_ANY_TAG.sub(" ", text), True))
+    # (markup, huge_tree) to try in turn; the rewrites are built only when needed
+    attempts = ((lambda: text, False), (lambda: text, True), (lambda: flatten(text), True),
+                (lambda: _ANY_TAG.sub(" ", text), True))
     doc = None
     for markup, huge in attempts:
         parser = lxml.html.HTMLParser(huge_tree=huge)
         try:
-            doc = lxml.html.document_fromstring(markup, parser=parser)
+            doc = lxml.html.document_fromstring(markup(), parser=parser)
         except (etree.ParserError, ValueError):
             return doc
-        if not any("depth" in str(err).lower() for err in parser.error_log):
-            return doc
-    return doc
+        last = parser.error_log.last_error     # the depth error stops the parser: it comes last
+        if last is None or "depth" not in (last.message or "").lower():
+            break
+    return _unswallowed(doc, text)
+
+
+def flatten(text: str) -> str:
+    """The page with only text-bearing and chrome tags left, all attributes removed."""
+    text = _COMMENT.sub(" ", text).replace("<!--", " ")     # an unclosed comment hides the rest
+    return _KEPT_TAG.sub(r"<\1\2>", _OTHER_TAG.sub(" ", text))
+
+
+def _unswallowed(doc: lxml.html.HtmlElement, text: str) -> lxml.html.HtmlElement:
+    """An unclosed <title> swallows the whole page as its text (HTML parsing rules, browsers do
+    the same). The page's text is still there, so close the title and parse again."""
+    if "<" not in (doc.findtext("head/title") or ""):
+        return doc
+    body = doc.find("body")
+    if body is not None and body.text_content().strip():
+        return doc
+    try:
+        return lxml.html.document_fromstring(_OPEN_TITLE.sub(r"\1\2</title>", text, count=1),
+                                             parser=lxml.html.HTMLParser(huge_tree=True))
+    except (etree.ParserError, ValueError):
+        return doc
 
 
 def page_title(doc: lxml.html.HtmlElement) -> str:
     """The page's <title> without the site-name suffix ("Tracking — MLflow docs" -> "Tracking")."""
-    title = " ".join((doc.findtext(".//title") or "").split())
+    title = " ".join((doc.findtext("head/title") or "").split())
     for sep in (" | ", " — ", " – ", " · ", " :: "):
         title = title.split(sep)[0]
     return title.strip()

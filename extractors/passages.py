@@ -20,7 +20,7 @@ from bs4 import BeautifulSoup, NavigableString, Tag
 
 from extractors.chrome import strip_chrome
 from extractors.html_decode import to_text
-from extractors.html_locate import find_content, page_title, parse_document
+from extractors.html_locate import find_content, flatten, page_title, parse_document
 from extractors.model import Passage
 
 # Sections longer than this are split (on block boundaries) into passages sharing the anchor,
@@ -53,11 +53,14 @@ def extract_passages(html: bytes | str, url: str, *, content: Sequence[str] = ()
     `content`: CSS selectors of the content element, tried in order (first match wins; a generic
     fallback is used if none matches). `drop`: CSS selectors of chrome inside the content.
     """
-    root, title = content_fragment(html, content, drop)
-    if root is None:
-        return []
+    page = to_text(html)
+    sections = _sections(page, content, drop)
+    if not sections and "<" in page:
+        # Markup that swallows its own text (an unclosed quote, comment or title): read the
+        # text-bearing tags alone before giving up.
+        sections = _sections(flatten(page), content, drop)
     out: list[Passage] = []
-    for section in walk_sections(root, title):
+    for section in sections:
         for chunk in split_blocks(section.blocks, MAX_WORDS):
             out.append(Passage(
                 url=url, anchor=section.anchor, heading_path=section.path,
@@ -67,10 +70,15 @@ def extract_passages(html: bytes | str, url: str, *, content: Sequence[str] = ()
     return out
 
 
-def content_fragment(html: bytes | str, content: Sequence[str] = (),
+def _sections(text: str, content: Sequence[str], drop: Sequence[str]) -> list[_Section]:
+    root, title = content_fragment(text, content, drop)
+    return walk_sections(root, title) if root is not None else []
+
+
+def content_fragment(text: str, content: Sequence[str] = (),
                      drop: Sequence[str] = ()) -> tuple[Tag | None, str]:
     """(BeautifulSoup tree of the content element with chrome removed, page title)."""
-    doc = parse_document(to_text(html))
+    doc = parse_document(text)
     if doc is None:
         return None, ""
     element, matched = find_content(doc, content)

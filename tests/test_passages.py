@@ -226,6 +226,21 @@ def test_malformed_html_keeps_recoverable_text():
     assert "first bold nested text" in text and "cell" in text
 
 
+@pytest.mark.parametrize("html", [
+    "<html><head><title>Unclosed title<body><main><h1 id='a'>A</h1><p>Store in Amazon S3.</p></main>",
+    "<main><h1 id='a'>A</h1><p class='x>Store in Amazon S3.</p><p>more</p></main>",
+    "<main><h1 id='a'>A</h1><!-- unclosed comment <p>Store in Amazon S3.</p></main>",
+], ids=["title", "attribute-quote", "comment"])
+def test_markup_that_swallows_its_text_is_read_flattened(html):
+    assert "Store in Amazon S3." in all_text(extract_passages(html, "u"))
+
+
+def test_script_only_app_shell_gives_nothing():
+    html = ("<html><head><title>App</title></head><body><noscript>You need to enable JavaScript</noscript>"
+            "<div id='root'></div><script>render('Loading')</script></body></html>")
+    assert extract_passages(html, "u") == []
+
+
 def test_wrong_charset_does_not_raise_and_keeps_text():
     # declared UTF-8, actually Latin-1: the bad byte becomes U+FFFD, the rest survives
     html = "<meta charset='utf-8'><main><h1 id='t'>T</h1><p>na\xefve caf\xe9 storage</p></main>".encode("latin-1")
