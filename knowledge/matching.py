@@ -39,6 +39,7 @@ SIMILAR_SAME_PLACE = 0.3   # ... when both sit under the same heading of the sam
 MIN_PART_WORDS = 8     # a paragraph shorter than this (a code line, a label) is not matched on its own
 _PREFILTER = 0.25      # token-set Jaccard below which the (costlier) ratio is not computed
 _COMMON = 200          # tokens in more passages than this do not propose candidates
+_CANDIDATES = 4        # per old passage, word ratios are computed for this many best candidates
 
 
 @lru_cache(maxsize=200_000)
@@ -220,11 +221,14 @@ def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, i
             if hits and len(hits) <= _COMMON:
                 for j in hits:
                     shared[j] += 1
+        ranked = []
         for j in shared:
             n_set = new_sets[j]
-            inter = len(o_set & n_set)
-            if inter / (len(o_set | n_set) or 1) < _PREFILTER:
-                continue
+            jaccard = len(o_set & n_set) / (len(o_set | n_set) or 1)
+            if jaccard >= _PREFILTER:
+                ranked.append((new[j].place == o.place, jaccard, j))
+        # The costly word ratio only for the few most similar candidates (same section first).
+        for _same, _jaccard, j in sorted(ranked, reverse=True)[:_CANDIDATES]:
             threshold = SIMILAR_SAME_PLACE if o.place == new[j].place else SIMILAR
             sm = difflib.SequenceMatcher(None, o_toks, new[j].norm.split(), autojunk=False)
             if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
