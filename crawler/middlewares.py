@@ -3,12 +3,33 @@ from __future__ import annotations
 
 import time
 
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Request
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet import reactor
+from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
+
+
+class RobotsMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, fixed for requests that wait for robots.txt together.
+
+    Every request that arrives while robots.txt is being fetched awaits the same Deferred; turning
+    it into a future (Deferred.asFuture) replaces its result with None for the next waiter, so all
+    but the first waiter got "no parser" and were fetched even when disallowed (a recrawl starts
+    with all known pages at once). The parsed robots.txt is stored before the Deferred fires, so
+    read it from there.
+    """
+
+    async def robot_parser(self, request: Request):
+        parser = await super().robot_parser(request)
+        if parser is None:
+            stored = self._parsers.get(urlparse_cached(request).netloc)
+            if stored is not None and not isinstance(stored, Deferred):
+                return stored
+        return parser
 
 
 class CrawlDelayMiddleware:

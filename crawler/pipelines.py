@@ -94,8 +94,11 @@ def _write(store: Store, run_id: int, tool: str, known: dict, item: dict) -> dic
         change = "new" if prev is None else ("unchanged" if prev == sha else "changed")
     elif outcome == "not_modified":
         sha, change = item.get("sha256") or prev, "unchanged"
-    elif outcome == "failed" or (outcome == "skipped" and "page limit" in (item.get("reason") or "")):
-        sha = prev  # a failure (or a page left out by the limit) keeps the last good content
+    elif outcome in ("failed", "out_of_scope") or (outcome == "skipped" and "page limit" in (item.get("reason") or "")):
+        # A failure, a known page now redirecting off the site (a move the sources file should
+        # follow), or a page left out by the limit: crawl-health events, so the last good content
+        # stays in this run. Never-fetched pages have none to keep.
+        sha = prev
     cur = store.conn.execute(
         "INSERT OR IGNORE INTO fetches (run_id, url, path, outcome, change, http_status, sha256, fetched_at, "
         "bytes, reason, final_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

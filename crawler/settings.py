@@ -41,7 +41,9 @@ def crawl_settings(loopback: bool, overrides: dict | None = None, *, store: bool
         "SCHEDULER_DISK_QUEUE": "scrapy.squeues.PickleFifoDiskQueue",
         "SCHEDULER_MEMORY_QUEUE": "scrapy.squeues.FifoMemoryQueue",
         "DOWNLOADER_MIDDLEWARES": {
-            # After RobotsTxtMiddleware (100), which has parsed robots.txt by then.
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawler.middlewares.RobotsMiddleware": 100,
+            # After the robots middleware (100), which has parsed robots.txt by then.
             "crawler.middlewares.CrawlDelayMiddleware": 110,
             "crawler.middlewares.ConditionalRequestMiddleware": 120,
             "crawler.middlewares.RedirectScopeMiddleware": 90,   # before robots: never even ask that host

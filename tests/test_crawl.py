@@ -214,3 +214,18 @@ def test_ctrl_c_on_the_command_stops_gracefully(tmp_path, serve_site):
     assert "Interrupted" in err and "Traceback" not in err
     with Store.open(db) as store:
         assert [r["status"] for r in store.list_runs()] == ["interrupted"]
+
+
+def test_robots_change_blocks_known_pages_and_redirect_off_site_keeps_content(site, tmp_path):
+    first = verdicts(tmp_path / "c.sqlite", crawl(site, tmp_path)["run"])
+    (tmp_path / "site/robots.txt").write_text("User-agent: *\nDisallow: /private\nDisallow: /guide/install\n")
+    site.faults["/guide/"] = {"redirect": "https://elsewhere.invalid/guide"}
+    site.log.clear()
+    run = crawl(site, tmp_path)
+    v = verdicts(tmp_path / "c.sqlite", run["run"])
+    # known pages are all requested at once while robots.txt is still loading: each must still wait for it
+    assert v["/guide/install"]["outcome"] == "blocked"
+    assert not any(e["path"].startswith("/guide/install") for e in site.log)
+    moved = v["/guide"]
+    assert moved["outcome"] == "out_of_scope" and "elsewhere.invalid/guide" in moved["reason"]
+    assert moved["sha256"] == first["/guide"]["sha256"]     # a move off the site is not a removal
