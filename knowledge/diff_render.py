@@ -42,7 +42,8 @@ def detail_lines(result) -> list[str]:
             lines += [f"  ~ changed  {where}  ({_hp(p)}; crawled {p['crawled_at']})",
                       f"      {_clip(render_diff(p['diff']), 2 * TEXT_LIMIT)}"]
         for p in f.moved:
-            lines += [f"  > moved    {p['old_url']} -> {p['url']}  ({_hp(p)}; crawled {p['crawled_at']})",
+            what = "moved ¶ " if p.get("part") else "moved   "   # ¶: one paragraph of the section
+            lines += [f"  > {what} {p['old_url']} -> {p['url']}  ({_hp(p)}; crawled {p['crawled_at']})",
                       f"      {_clip(p['text'])}"]
     return [safe(line) for line in lines]
 
