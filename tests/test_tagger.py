@@ -195,3 +195,23 @@ def test_unknown_fact_value_is_refused():
 
     with pytest.raises(ValueError, match="shared vocabulary"):
         check_fact_label("storage_backend", "amazon-s3")
+
+
+def test_compute_backend_facts_exclude_model_formats_and_serving(tagger):
+    compute = tagger.tag("Run the job on Apache Spark clusters in parallel to scale out.", ("Scaling with Spark",))
+    flavor = tagger.tag("The mlflow.spark flavor saves Spark MLlib models; use spark_udf for batch scoring on a "
+                        "cluster in parallel.", ("Scaling",))
+    ray_serve = tagger.tag("Deployment targets include Ray Serve. Scale out in parallel on a Kubernetes cluster.",
+                           ("Scaling",))
+    assert ("compute_backend", "spark") in facts(compute)
+    assert ("compute_backend", "spark") not in facts(flavor)
+    assert ("compute_backend", "ray") not in facts(ray_serve)
+
+
+def test_sagemaker_as_training_backend_vs_deployment_target(tagger):
+    train = tagger.tag("Launch the training job on SageMaker instances to scale out to a GPU cluster in parallel.",
+                       ("Scaling out",))
+    deploy = tagger.tag("Deploy the model to a SageMaker endpoint for real-time inference.", ("Deploying models",))
+    assert ("compute_backend", "sagemaker") in facts(train)
+    assert ("serving_target", "sagemaker") in facts(deploy)
+    assert ("compute_backend", "sagemaker") not in facts(deploy)
