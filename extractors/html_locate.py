@@ -56,6 +56,7 @@ def parse_document(text: str) -> lxml.html.HtmlElement | None:
     libxml2 stops building a tree nested deeper than 256 levels (2048 with huge_tree) and loses
     everything after that point. A page that deep is hostile or broken: we retry with the
     larger limit and, failing that, with the nesting markup stripped, keeping the text.
+    An unclosed <title> that swallowed the page is closed and the page parsed again.
     """
     if not text.strip():
         return None
