@@ -217,6 +217,10 @@ def crawl_cmd(
         raise typer.Exit(code=1)
 
 
+def _when(stamp: str | None) -> str:
+    return (stamp or "").replace("T", " ").replace("Z", "")
+
+
 @command(name="runs")
 def runs_cmd(
     tool: Annotated[Optional[str], typer.Argument(help="Only this tool's crawls.", metavar="TOOL",
@@ -234,9 +238,9 @@ def runs_cmd(
     if not runs:
         err.print("No crawls yet. Run `collector crawl` first.")
         return
-    print_table("Crawl history", ["id", "tool", "status", "started", "finished", "fetched", "not modified",
+    print_table("Crawl history (times in UTC)", ["id", "tool", "status", "started", "finished", "fetched", "not modified",
                                   "changed", "new", "failed", "gone", "origin"],
-                [[str(r["id"]), r["tool"], r["status"], r["started"], r["finished"]]
+                [[str(r["id"]), r["tool"], r["status"], _when(r["started"]), _when(r["finished"])]
                  + [str(r["stats"].get(k, "")) for k in ("fetched", "not_modified", "changed", "new", "failed", "gone")]
                  + [r["origin"] or "(live site)"] for r in runs])
 
