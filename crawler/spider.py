@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterator
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
+from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
+                               DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.response import get_base_url
 from scrapy.utils.sitemap import Sitemap
@@ -187,7 +188,7 @@ class DocsSpider(scrapy.Spider):
             yield verdict(page, "skipped", reason="larger than the page size cap"
                           + (f" ({cap / 1e6:g} MB)" if cap else ""))
             return
-        yield verdict(page, "failed", reason=f"{type(failure.value).__name__}: {text[:300]}")
+        yield verdict(page, "failed", reason=_explain(failure.value, text))
 
     def parse_sitemap(self, response: Response, **kwargs: Any):
         if response.status >= 300:
@@ -216,6 +217,20 @@ class DocsSpider(scrapy.Spider):
     def sitemap_error(self, failure):
         self.logger.warning("sitemap %s not available: %s", failure.request.url, failure.value)
         return []
+
+
+# Transport errors in words a reader of `collector runs` understands (the type name stays for search).
+_PLAIN = ((DownloadConnectionRefusedError, "connection refused (is the site up and the address right?)"),
+          (CannotResolveHostError, "host name not found (check the address and your network)"),
+          (DownloadTimeoutError, "timed out"),
+          (ResponseDataLossError, "the connection closed before the page was complete"))
+
+
+def _explain(exc: BaseException, text: str) -> str:
+    for kind, words in _PLAIN:
+        if isinstance(exc, kind):
+            return f"{words} [{type(exc).__name__}]"
+    return f"{type(exc).__name__}: {text[:300]}"
 
 
 def _header(response: Response, name: bytes) -> str | None:

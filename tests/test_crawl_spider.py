@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import scrapy
 from scrapy.http import HtmlResponse, Response, XmlResponse
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import DownloadConnectionRefusedError, IgnoreRequest
 from twisted.python.failure import Failure
 
 from conftest import html
@@ -116,8 +116,10 @@ def test_errback_robots_and_size_cap_and_transport_errors():
     big = fail(Exception("Cancelling download: expected response size (20000000) larger than download max size"),
                f"{ORIGIN}/docs/big")[0]
     assert big["outcome"] == "skipped" and "size cap" in big["reason"]
-    conn = fail(ConnectionRefusedError("Connection was refused"), f"{ORIGIN}/docs/c")[0]
-    assert conn["outcome"] == "failed" and "ConnectionRefusedError" in conn["reason"]
+    conn = fail(DownloadConnectionRefusedError("Connection was refused"), f"{ORIGIN}/docs/c")[0]
+    assert conn["outcome"] == "failed" and conn["reason"].startswith("connection refused")
+    other = fail(ValueError("odd"), f"{ORIGIN}/docs/d")[0]
+    assert other["outcome"] == "failed" and other["reason"] == "ValueError: odd"
     scope = fail(IgnoreRequest("redirect leaves the source's scope: http://x/"), f"{ORIGIN}/docs/r")[0]
     assert scope["outcome"] == "out_of_scope"
 
