@@ -213,7 +213,11 @@ def crawl_cmd(
             level = "[bold red]Error:[/]" if r["status"] in ("failed", "interrupted") else "[yellow]Note:[/]"
             err.print(f"{level} {safe(r['tool'])}: {safe(r['message'], keep_newlines=False)}", markup=True,
                       highlight=False)
-    if any(r["status"] in ("failed", "interrupted") for r in runs):
+    if result.get("evidence_error"):
+        err.print(f"[bold red]Error:[/] the crawl is saved, but building its evidence failed "
+                  f"({safe(result['evidence_error'], keep_newlines=False)}). Run `collector evidence TOOL` to retry.",
+                  markup=True, highlight=False)
+    if result.get("evidence_error") or any(r["status"] in ("failed", "interrupted") for r in runs):
         raise typer.Exit(code=1)
 
 
