@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from knowledge.errors import CrawlError, UsageError
+from knowledge.errors import CollectorError, CrawlError, UsageError
 from knowledge.sources import load_sources, select_sources
 from knowledge.store import Store
 
@@ -30,7 +30,8 @@ def run_crawl(tools: list[str] | None = None, *, base_urls: list[str] | None = N
               evidence: bool = True, progress: Progress | None = None) -> dict:
     """Crawl the named tools (all when none) into the store; return a summary per tool.
 
-    Returns {"db": path, "runs": [{tool, run, status, origin, message, stats}], "evidence": {...}}.
+    Returns {"db": path, "runs": [{tool, run, status, origin, message, stats}], "evidence": {...}}
+    (plus "evidence_error" if building the evidence failed: the crawl is saved all the same).
     Progress events ({"event": "start" | "page" | "end" | "evidence", "tool", ...}) go to
     `progress`. `settings` overrides Scrapy settings (tests use it for short timeouts).
     A SIGINT/SIGTERM stops the crawl gracefully and re-raises as KeyboardInterrupt.
@@ -59,8 +60,13 @@ def run_crawl(tools: list[str] | None = None, *, base_urls: list[str] | None = N
             from knowledge.evidence import build_evidence
 
             emit({"event": "evidence", "done": 0, "total": None})
-            result["evidence"] = build_evidence(
-                store, good, progress=lambda i, n: emit({"event": "evidence", "done": i, "total": n}))
+            try:
+                result["evidence"] = build_evidence(
+                    store, good, progress=lambda i, n: emit({"event": "evidence", "done": i, "total": n}))
+            except CollectorError:
+                raise
+            except Exception as exc:  # the crawl itself is saved; say so rather than show a traceback
+                result["evidence_error"] = f"{type(exc).__name__}: {exc}"
         return result
 
 

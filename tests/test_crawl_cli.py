@@ -73,3 +73,18 @@ def test_unreachable_site_exits_1_with_one_line_per_tool(tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "tiny" in errors[0] and "nothing could be fetched" in errors[0]
     assert "Traceback" not in result.stderr
+
+
+def test_evidence_failure_after_a_saved_crawl_is_one_message(tmp_path, serve_site, monkeypatch):
+    import knowledge.evidence
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("extractor exploded")
+
+    monkeypatch.setattr(knowledge.evidence, "build_evidence", broken)
+    server = serve_site(tiny_site(tmp_path / "site"))
+    result = runner.invoke(app, ["crawl", "tiny", "--base-url", f"tiny={server.origin}", "--db", str(tmp_path / "c.sqlite"),
+                                 "--sources", str(tiny_sources(tmp_path / "s.toml"))])
+    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert "the crawl is saved" in result.stderr and "extractor exploded" in result.stderr
+    assert "complete" in result.stdout
