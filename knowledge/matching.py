@@ -40,6 +40,7 @@ MIN_PART_WORDS = 8     # a paragraph shorter than this (a code line, a label) is
 _PREFILTER = 0.25      # token-set Jaccard below which the (costlier) ratio is not computed
 _COMMON = 200          # tokens in more passages than this do not propose candidates
 _CANDIDATES = 4        # per old passage, word ratios are computed for this many best candidates
+_LONG = 3000           # words in a pair beyond which the quick (bag-of-words) ratio is used
 
 
 @lru_cache(maxsize=200_000)
@@ -233,7 +234,9 @@ def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, i
             sm = difflib.SequenceMatcher(None, o_toks, new[j].norm.split(), autojunk=False)
             if sm.real_quick_ratio() < threshold or sm.quick_ratio() < threshold:
                 continue
-            ratio = sm.ratio()
+            # Very long passages (generated API pages): the multiset overlap is a close enough
+            # similarity for pairing, and the exact ratio is quadratic in the worst case.
+            ratio = sm.quick_ratio() if len(o_toks) + len(sm.b) > _LONG else sm.ratio()
             if ratio >= threshold:
                 bonus = int(o.place == new[j].place) + int(o.path == new[j].path)
                 out.append((round(ratio, 6), bonus, i, j, ratio))
