@@ -40,6 +40,8 @@ MIN_PART_WORDS = 8     # a paragraph shorter than this (a code line, a label) is
 _PREFILTER = 0.25      # token-set Jaccard below which the (costlier) ratio is not computed
 _COMMON = 200          # tokens in more passages than this do not propose candidates
 _CANDIDATES = 4        # per old passage, word ratios are computed for this many best candidates
+_PLACE_BONUS = 0.4     # added to the ratio of a pair in the same section (page + heading path)
+_PAGE_BONUS = 0.05     # ... and of a pair on the same page
 _LONG = 3000           # words in a pair beyond which the quick (bag-of-words) ratio is used
 
 
@@ -204,7 +206,7 @@ def _move_parts(result: Match) -> None:
 
 
 def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, int, int, float]]:
-    """Candidate (score, same-place bonus, i, j, ratio) pairs with ratio >= SIMILAR."""
+    """Candidate (score, tie-break, i, j, ratio) pairs with ratio >= the threshold for the pair."""
     if not old or not new:
         return []
     new_sets = [set(n.norm.split()) for n in new]
@@ -238,8 +240,10 @@ def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, i
             # similarity for pairing, and the exact ratio is quadratic in the worst case.
             ratio = sm.quick_ratio() if len(o_toks) + len(sm.b) > _LONG else sm.ratio()
             if ratio >= threshold:
-                bonus = int(o.place == new[j].place) + int(o.path == new[j].path)
-                out.append((round(ratio, 6), bonus, i, j, ratio))
+                # A counterpart in the same section wins unless one elsewhere is far more similar.
+                same_place, same_page = o.place == new[j].place, o.path == new[j].path
+                score = ratio + _PLACE_BONUS * same_place + _PAGE_BONUS * same_page
+                out.append((round(score, 6), int(same_place) + int(same_page), i, j, ratio))
     return out
 
 
