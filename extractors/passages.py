@@ -95,14 +95,17 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
     """
     sections = [_Section(path=(title,) if title else (), anchor="")]
     levels: list[tuple[int, str]] = []
-    used: set[str] = set()
+    used: dict[str, int] = {}
     line: list[str] = []
+    line_has_text = False
     tables = cells = 0
     outer_cells: list[int] = []
 
     def end_line() -> None:
+        nonlocal line_has_text
         text = _WS.sub(" ", "".join(line)).strip()
         line.clear()
+        line_has_text = False
         if text:
             sections[-1].blocks.append((text, "table" if tables else "text"))
 
@@ -124,6 +127,7 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
         if not isinstance(node, Tag):
             if type(node) is NavigableString:    # not comments, doctypes, CDATA, script text
                 line.append(node)
+                line_has_text = line_has_text or not node.isspace()
             continue
         tag = node.name
         level = HEADING_LEVEL.get(tag)
@@ -151,7 +155,7 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
             outer_cells.append(cells)
             cells = 0       # a table nested in a cell starts its own rows
         elif tag in CELLS:
-            if "".join(line).strip():
+            if line_has_text:
                 line.append(" | ")
             cells += 1
         elif tag not in INLINE:
@@ -166,15 +170,22 @@ def heading_text(h: Tag) -> str:
     return _WS.sub(" ", _HEADING_JUNK.sub("", h.get_text())).strip()
 
 
-def anchor_for(h: Tag, text: str, used: set[str]) -> str:
+def anchor_for(h: Tag, text: str, used: dict[str, int]) -> str:
+    """Heading id, else the id of the section it opens, else an <a> id/name in it, else a slug.
+
+    Sphinx headings with a "toc-backref" link still cite their section's id (where the page's
+    own permalink points), not the table-of-contents entry the backref leads to.
+    `used` counts anchors so far, so that repeated slugs get -1, -2... (as GitHub does).
+    """
     anchor = (h.get("id") or "").strip() or _section_id(h) or _link_id(h)
     if not anchor:
         base = slugify(text) or "section"
-        anchor, n = base, 0
+        anchor, n = base, used.get(base, 0)
         while anchor in used:
             n += 1
             anchor = f"{base}-{n}"
-    used.add(anchor)
+        used[base] = n
+    used.setdefault(anchor, 0)
     return anchor
 
 

@@ -7,6 +7,7 @@ markup at all). Every piece of chrome in them carries a recognisable phrase, so 
 from __future__ import annotations
 
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -275,6 +276,16 @@ def test_deep_nesting_does_not_raise_and_keeps_text(depth):
     # up to libxml2's huge-tree limit (2048 levels) the markup survives whole, section id included;
     # deeper, the nesting tags are stripped and the heading falls back to a slug
     assert (("deep-section" if depth < 2048 else "deep"), ("Deep",)) in outline(ps)
+
+
+def test_pathological_sizes_stay_linear():
+    # hostile shapes that made an earlier version quadratic (~40 s and ~75 s each)
+    start = time.perf_counter()
+    ps = extract_passages("<main>" + "<h2>Same</h2><p>x</p>" * 20_000 + "</main>", "u")
+    assert len({p.anchor for p in ps}) == 20_000 and ps[-1].anchor == "same-19999"
+    row = extract_passages("<main><table><tr>" + "<td>c</td>" * 50_000 + "</tr></table></main>", "u")
+    assert row[0].text.count(" | ") == 49_999
+    assert time.perf_counter() - start < 15
 
 
 def test_bad_selectors_are_ignored():
