@@ -388,8 +388,12 @@ def _fact_dict(facts: set[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def _summary(p: dict) -> str:
-    counts = [f"{sign}{len(p[k])} {k}" for sign, k in (("+", "added"), ("-", "removed"), ("~", "changed"),
-                                                        (">", "moved")) if p[k]]
+    # Paragraphs moved together from one section to another count as one move.
+    n = {k: len(p[k]) for k in ("added", "removed", "changed")}
+    n["moved"] = len([m for m in p["moved"] if not m.get("part")]) + len(
+        {(m["old_url"], m["url"]) for m in p["moved"] if m.get("part")})
+    counts = [f"{sign}{n[k]} {k}" for sign, k in (("+", "added"), ("-", "removed"), ("~", "changed"),
+                                                (">", "moved")) if n[k]]
     facts = [f"{cat}: " + ", ".join([f"+{v}" for v in p["facts_gained"].get(cat, [])]
                                     + [f"-{v}" for v in p["facts_lost"].get(cat, [])])
              for cat in sorted(set(p["facts_gained"]) | set(p["facts_lost"]))]

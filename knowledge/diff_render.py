@@ -41,10 +41,19 @@ def detail_lines(result) -> list[str]:
             where = p["url"] if p["url"] == p["old_url"] else f"{p['url']} (was {p['old_url']})"
             lines += [f"  ~ changed  {where}  ({_hp(p)}; crawled {p['crawled_at']})",
                       f"      {_clip(render_diff(p['diff']), 2 * TEXT_LIMIT)}"]
+        groups: dict[tuple, list[dict]] = {}
         for p in f.moved:
-            what = "moved ¶ " if p.get("part") else "moved   "   # ¶: one paragraph of the section
-            lines += [f"  > {what} {p['old_url']} -> {p['url']}  ({_hp(p)}; crawled {p['crawled_at']})",
-                      f"      {_clip(p['text'])}"]
+            key = (p["old_url"], p["url"], bool(p.get("part")))
+            groups.setdefault(key if p.get("part") else (id(p),), []).append(p)
+        for items in groups.values():
+            p = items[0]
+            # ¶: paragraphs of a section that moved into another section (one line per section pair)
+            what = "moved ¶ " if p.get("part") else "moved   "
+            more = f"  [+{len(items) - 1} more paragraph(s) moved along]" if len(items) > 1 else ""
+            where = (f"{p['old_url']} -> {p['url']}" if p["old_url"] != p["url"]
+                     else f"{p['url']}  (heading was: {' > '.join(p.get('old_heading_path') or [])})")
+            lines += [f"  > {what} {where}  ({_hp(p)}; crawled {p['crawled_at']})",
+                      f"      {_clip(p['text'])}{more}"]
     return [safe(line) for line in lines]
 
 
