@@ -16,8 +16,8 @@ Pages
   failed (and skipped/blocked) without content: their last good content is carried forward ->
       no change, listed under crawl health.
   gone (404/410) once: "possibly gone" -> content carried forward, listed under crawl health.
-  gone on two consecutive crawls of the tool (this run and the one before it): confirmed gone ->
-      its passages are removed evidence.
+  gone on two consecutive crawls of the tool (this run and the page's previous verdict, failed
+      fetches in between skipped): confirmed gone -> its passages are removed evidence.
   no verdict at all in the run (not reached, out of scope): no content -> removed.
 
 Flags
@@ -569,23 +569,18 @@ class _Context:
         rows = self.store.conn.execute(
             "SELECT * FROM fetches WHERE run_id = ? AND sha256 IS NULL AND outcome IN "
             f"({','.join('?' * (len(CARRIED_OUTCOMES) + 1))})", (run_id, *CARRIED_OUTCOMES, "gone")).fetchall()
-        prev = self._previous_run(run_id)
-        return [r for r in rows if r["outcome"] != "gone" or not self._gone_before(prev, r["path"])]
-
-    def _previous_run(self, run_id: int) -> int | None:
-        run = self.store.get_run(run_id)
-        row = self.store.conn.execute(
-            "SELECT id FROM runs WHERE tool = ? AND id < ? AND status != 'running' ORDER BY id DESC LIMIT 1",
-            (run["tool"], run_id)).fetchone()
-        return row["id"] if row else None
+        return [r for r in rows if r["outcome"] != "gone" or not self._gone_before(run_id, r["path"])]
 
     # Pages are identified by path, not URL: the same site crawled through a mirror (--base-url)
     # has other URLs but the same paths.
-    def _gone_before(self, prev: int | None, path: str) -> bool:
-        if prev is None:
-            return False
-        row = self.store.conn.execute("SELECT outcome FROM fetches WHERE run_id = ? AND path = ?",
-                                      (prev, path)).fetchone()
+    def _gone_before(self, run_id: int, path: str) -> bool:
+        """Was the page's previous verdict 'gone' too? A failed fetch in between says nothing
+        about whether the page exists, so it is skipped."""
+        run = self.store.get_run(run_id)
+        row = self.store.conn.execute(
+            "SELECT f.outcome FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.path = ? "
+            "AND f.run_id < ? AND r.status != 'running' AND f.outcome != 'failed' ORDER BY f.run_id DESC LIMIT 1",
+            (run["tool"], path, run_id)).fetchone()
         return bool(row) and row["outcome"] == "gone"
 
     def _last_content(self, run_id: int, path: str) -> int | None:
@@ -599,7 +594,6 @@ class _Context:
     def health(self, run) -> dict:
         """Crawl health of the run used as the new side: pages that failed or may be gone."""
         rows = self.store.run_fetches(run["id"])
-        prev = self._previous_run(run["id"])
         out: dict[str, list] = {"failed": [], "possibly_gone": [], "gone": [], "skipped": [], "blocked": []}
         for r in rows:
             entry = {"url": r["url"], "http_status": r["http_status"], "reason": r["reason"],
@@ -608,7 +602,7 @@ class _Context:
                 entry["evidence_kept"] = bool(r["sha256"]) or self._last_content(run["id"], r["path"]) is not None
                 out["failed"].append(entry)
             elif r["outcome"] == "gone":
-                out["gone" if self._gone_before(prev, r["path"]) else "possibly_gone"].append(entry)
+                out["gone" if self._gone_before(run["id"], r["path"]) else "possibly_gone"].append(entry)
             elif r["outcome"] in ("skipped", "blocked"):
                 out[r["outcome"]].append(entry)
         out["run_id"] = run["id"]

@@ -108,6 +108,16 @@ def test_gone_once_is_possibly_gone_twice_is_removed(crawls):
     assert [p["url"] for p in twice.crawl_health["dvc"]["gone"]] == ["http://127.0.0.1:8002/doc/storage"]
 
 
+def test_a_failed_fetch_between_two_404s_does_not_reset_the_count(crawls):
+    crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
+    crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})
+    crawls.run("dvc", {"/doc/storage": Failed("HTTP 503"), "/doc/metrics": page(METRICS)}, status="partial")
+    assert run_diff(crawls.store).flags == []
+    crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})
+    flag = flag_for(run_diff(crawls.store), "dvc", "storage")
+    assert flag is not None and [r["url"] for r in flag.removed] == ["http://127.0.0.1:8002/doc/storage#remote-storage"]
+
+
 def test_facts_rank_first_then_evidence_then_wording(crawls):
     crawls.run("dvc", {"/doc/s": page(S3), "/doc/m": page(METRICS, ("Params", "Params file for an experiment.")),
                        "/doc/k": page(("Clusters", "Run a batch job on a cluster of machines."))})
