@@ -60,6 +60,11 @@ _CUE_RE = re.compile(r"\b(" + "|".join(re.escape(c) for c in CUES) + r")\b")
 # --------------------------------------------------------------------------- data
 @dataclass
 class Flag:
+    """One changed tool x criterion cell (a row of the flags table, payload decoded).
+
+    The passages and facts live in `payload` (see docs/diff-json.md); the properties below read them.
+    """
+
     id: str
     tool: str
     criterion: str
@@ -87,26 +92,43 @@ class Flag:
         d["payload"] = payload if isinstance(payload, dict) else {}
         return cls(**{k: d.get(k) for k in cls.__dataclass_fields__ if k != "decision"})
 
-    def __getattr__(self, name: str):
-        # facts_gained, added, changed, ... live in the payload.
-        if name in _PAYLOAD_KEYS:
-            return self.__dict__.get("payload", {}).get(name, {} if name.startswith("facts") else [])
-        raise AttributeError(name)
+    @property
+    def facts_gained(self) -> dict[str, list[str]]:
+        return self.payload.get("facts_gained", {})
+
+    @property
+    def facts_lost(self) -> dict[str, list[str]]:
+        return self.payload.get("facts_lost", {})
+
+    @property
+    def added(self) -> list[dict]:
+        return self.payload.get("added", [])
+
+    @property
+    def removed(self) -> list[dict]:
+        return self.payload.get("removed", [])
+
+    @property
+    def changed(self) -> list[dict]:
+        return self.payload.get("changed", [])
+
+    @property
+    def moved(self) -> list[dict]:
+        return self.payload.get("moved", [])
+
+    @property
+    def baseline(self) -> dict | None:
+        return self.payload.get("baseline")
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("id", "tool", "criterion", "kind", "rank", "status", "summary",
                                             "from_run", "to_run", "from_state", "to_state", "rules_version",
-                                            "created_at", "updated_at")}
-        for k in _PAYLOAD_KEYS:
-            d[k] = getattr(self, k)
-        d["baseline"] = self.payload.get("baseline")
+                                            "created_at", "updated_at", "facts_gained", "facts_lost", "added",
+                                            "removed", "changed", "moved", "baseline")}
         d["cues"] = self.payload.get("cues", [])
         if self.decision is not None:
             d["decision"] = self.decision
         return d
-
-
-_PAYLOAD_KEYS = ("facts_gained", "facts_lost", "added", "removed", "changed", "moved")
 
 
 @dataclass
