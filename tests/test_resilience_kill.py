@@ -20,7 +20,7 @@ from test_resilience_kit import (TOOL, copy_store, crawl, diff, evidence_by_path
                                  page_shas, removed_paths)
 
 N_PAGES = 120
-SLOW = 1.0     # seconds some pages take, to catch a crawl in the middle
+SLOW = 0.6     # seconds some pages take, to catch a crawl in the middle
 
 
 @pytest.fixture(scope="module")
