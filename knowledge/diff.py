@@ -42,7 +42,8 @@ from typing import Callable, Iterable
 from knowledge.checklist import check_criteria, criterion_ids
 from knowledge.errors import UsageError, unknown_name
 from knowledge.evidence import Evidence, build_evidence, rules_key, run_evidence
-from knowledge.matching import Item, heading_key, match_passages, norm_hash, normalise, word_diff, inserted_text
+from knowledge.matching import (Item, counterparts, heading_key, inserted_text, match_passages, norm_hash, normalise,
+                                word_diff)
 from knowledge.store import Store, utcnow
 
 COMPARABLE = ("complete", "partial")
@@ -342,21 +343,31 @@ def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: 
     if from_state == to_state:
         return None
     m = match_passages([_item(e) for e in old], [_item(e) for e in new])
+    # A passage that became (or stopped being) evidence for this criterion because its text changed
+    # is shown as changed, with its counterpart among the other side's passages of the same section.
+    old_ids, new_ids = {e.passage_id for e in old}, {e.passage_id for e in new}
+    gained_tag = counterparts(m.added, ctx.places(from_id), skip=lambda it: it.ref.passage_id in old_ids) \
+        if m.added else []
+    lost_tag = counterparts(m.removed, ctx.places(to_id), skip=lambda it: it.ref.passage_id in new_ids) \
+        if m.removed else []
+    converted = {id(n) for n, _o, _r in gained_tag} | {id(o) for o, _n, _r in lost_tag}
     old_facts, new_facts = _facts(old), _facts(new)
     gained = _fact_dict(new_facts - old_facts)
     lost = _fact_dict(old_facts - new_facts)
     payload = {
         "facts_gained": gained,
         "facts_lost": lost,
-        "added": [_cite(it.ref) for it in m.added],
-        "removed": [_cite(it.ref) for it in m.removed],
-        "changed": [_changed(o, n, r) for o, n, r in m.changed],
+        "added": [_cite(it.ref) for it in m.added if id(it) not in converted],
+        "removed": [_cite(it.ref) for it in m.removed if id(it) not in converted],
+        "changed": [_changed(o, n, r) for o, n, r in m.changed]
+                   + [dict(_changed(o, n, r), tagged="gained") for n, o, r in gained_tag]
+                   + [dict(_changed(o, n, r), tagged="lost") for o, n, r in lost_tag],
         "moved": [dict(_cite(n.ref), old_url=o.ref.citation, old_heading_path=list(o.ref.heading_path),
                        old_crawled_at=o.ref.fetched_at, part=False) for o, n in m.moved]
                  + [dict(_cite(n.ref), text=text, old_url=o.ref.citation, old_heading_path=list(o.ref.heading_path),
                          old_crawled_at=o.ref.fetched_at, part=True) for o, n, text in m.moved_parts],
     }
-    cues = sorted({c for it in m.added for c in _cues(it.norm)}
+    cues = sorted({c for it in m.added if id(it) not in converted for c in _cues(it.norm)}
                   | {c for ch in payload["changed"] for c in ch.pop("_cues")})
     payload["cues"] = cues
     payload["baseline"] = _baseline(tool, criterion, new_facts, lost)
@@ -364,7 +375,7 @@ def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: 
         kind = "capability"
     elif payload["baseline"] and payload["baseline"]["contradicts"]:
         kind = "contradiction"
-    elif m.added or m.removed:
+    elif m.added or m.removed:          # incl. passages that only gained or lost this criterion
         kind = "evidence"
     else:
         kind = "wording"
@@ -548,6 +559,7 @@ class _Context:
         self.progress = progress
         self._raw: dict[int, list[Evidence]] = {}
         self._sides: dict[int, dict[str, list[Evidence]]] = {}
+        self._places: dict[int, dict[tuple[str, str], list[Item]]] = {}
         self._rules: dict[int, str] = {}
 
     def rules(self, run_id: int) -> str:
@@ -571,6 +583,26 @@ class _Context:
                     report(run_id, missing, missing)
             self._raw[run_id] = run_evidence(self.store, run_id)
         return self._raw[run_id]
+
+    def places(self, run_id: int) -> dict[tuple[str, str], list[Item]]:
+        """Every passage of the run, tagged or not, by place (page path, heading path)."""
+        if run_id not in self._places:
+            self.raw(run_id)                       # makes sure the run's evidence is built
+            tool = self.store.get_run(run_id)["tool"]
+            rows = self.store.conn.execute(
+                "SELECT f.url, f.path, f.fetched_at, p.id AS pid, p.position, p.anchor, p.heading_path, p.text, "
+                "p.text_hash FROM fetches f JOIN passages p ON p.page_sha256 = f.sha256 AND p.rules_version = ? "
+                "WHERE f.run_id = ?", (self.rules(run_id), run_id)).fetchall()
+            by_place: dict[tuple[str, str], list[Item]] = {}
+            for r in rows:
+                e = Evidence(tool=tool, criterion="", url=r["url"], path=r["path"], anchor=r["anchor"],
+                             heading_path=json.loads(r["heading_path"]), text=r["text"], text_hash=r["text_hash"],
+                             score=0.0, terms=[], run_id=run_id, fetched_at=r["fetched_at"],
+                             position=r["position"], passage_id=r["pid"])
+                it = _item(e)
+                by_place.setdefault(it.place, []).append(it)
+            self._places[run_id] = by_place
+        return self._places[run_id]
 
     def side(self, run_id: int) -> dict[str, list[Evidence]]:
         """{criterion: [Evidence]} as this run holds it, pages without a verdict of removal kept."""

@@ -21,8 +21,8 @@ import hashlib
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Sequence
+from functools import cached_property, lru_cache
+from typing import Callable, Sequence
 
 # Noise tokens, in one pass: ISO dates/times, build hashes (7+ hex characters with a digit and a
 # letter: a git short sha and longer), version numbers (2.10.3, v1.2, 1.0rc1).
@@ -77,12 +77,14 @@ class Item:
     heading: str                 # heading_key(...)
     text: str
     ref: object = None
-    norm: str = field(init=False)
-    key: str = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.norm = normalise(self.text)
-        self.key = norm_hash(self.text)
+    @cached_property
+    def norm(self) -> str:
+        return normalise(self.text)
+
+    @cached_property
+    def key(self) -> str:
+        return norm_hash(self.text)
 
     @property
     def place(self) -> tuple[str, str]:
@@ -244,6 +246,43 @@ def _similar_pairs(old: list[Item], new: list[Item]) -> list[tuple[float, int, i
                 same_place, same_page = o.place == new[j].place, o.path == new[j].path
                 score = ratio + _PLACE_BONUS * same_place + _PAGE_BONUS * same_page
                 out.append((round(score, 6), int(same_place) + int(same_page), i, j, ratio))
+    return out
+
+
+def similarity(a: Item, b: Item, floor: float = 0.0) -> float:
+    """difflib word ratio of two passages' normalised texts (bag-of-words for very long ones);
+    0 as soon as a cheap upper bound shows it is below `floor`."""
+    ta, tb = a.norm.split(), b.norm.split()
+    sm = difflib.SequenceMatcher(None, ta, tb, autojunk=False)
+    if sm.real_quick_ratio() < floor:
+        return 0.0
+    quick = sm.quick_ratio()
+    if quick < floor or len(ta) + len(tb) > _LONG:
+        return quick if quick >= floor else 0.0
+    return sm.ratio()
+
+
+def counterparts(items: Sequence[Item], pool: dict[tuple[str, str], list[Item]],
+                 skip: Callable[[Item], bool] = lambda item: False,
+                 threshold: float = SIMILAR_SAME_PLACE) -> list[tuple[Item, Item, float]]:
+    """For each item, the most similar unused item of `pool` in the same place (section), if any.
+
+    Used for passages that appear or disappear in one criterion only because their text changed:
+    their counterpart is among the other side's passages of other criteria.
+    """
+    used: set[int] = set()
+    out = []
+    for it in items:
+        best = None
+        for cand in pool.get(it.place, []):
+            if id(cand) in used or skip(cand):
+                continue
+            ratio = similarity(it, cand, floor=max(threshold, best[1] if best else 0.0))
+            if ratio >= threshold and (best is None or ratio > best[1]):
+                best = (cand, ratio)
+        if best:
+            used.add(id(best[0]))
+            out.append((it, best[0], best[1]))
     return out
 
 

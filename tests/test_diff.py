@@ -74,6 +74,16 @@ def test_moved_and_reworded_passages(crawls):
     assert "[-configured-]" in render_diff(ops) and "{+" in render_diff(ops)
 
 
+def test_passage_that_becomes_evidence_by_a_rewording_is_changed_not_added(crawls):
+    crawls.run("dvc", {"/doc/c": page(("Caching", "The cache keeps every version of your data files."))})
+    crawls.run("dvc", {"/doc/c": page(("Caching", "The cache keeps every version of your data files in a "
+                                                  "bucket."))})
+    flag = flag_for(run_diff(crawls.store), "dvc", "storage")
+    assert flag.added == [] and flag.kind == "evidence"
+    [ch] = flag.changed
+    assert ch["tagged"] == "gained" and {"op": "insert", "text": "in a bucket."} in ch["diff"]
+
+
 def test_failed_page_is_crawl_health_not_removal(crawls):
     crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
     crawls.run("dvc", {"/doc/storage": Failed("timeout after 30 s"), "/doc/metrics": page(METRICS)}, status="partial")
