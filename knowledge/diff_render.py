@@ -39,7 +39,9 @@ def detail_lines(result) -> list[str]:
             lines += [f"  - removed  {p['url']}  ({_hp(p)}; crawled {p['crawled_at']})", f"      {_clip(p['text'])}"]
         for p in f.changed:
             where = p["url"] if p["url"] == p["old_url"] else f"{p['url']} (was {p['old_url']})"
-            lines += [f"  ~ changed  {where}  ({_hp(p)}; crawled {p['crawled_at']})",
+            why = {"gained": "; now evidence for this criterion",
+                   "lost": "; no longer evidence for this criterion"}.get(p.get("tagged"), "")
+            lines += [f"  ~ changed  {where}  ({_hp(p)}; crawled {p['crawled_at']}{why})",
                       f"      {_clip(render_diff(p['diff']), 2 * TEXT_LIMIT)}"]
         groups: dict[tuple, list[dict]] = {}
         for p in f.moved:
