@@ -123,3 +123,25 @@ def test_cli_prints_markdown_by_default_and_removes_its_store():
     store = re.search(r"Knowledge store for this demo: (\S+)", result.stderr).group(1)
     assert not Path(store).exists()
     assert "removed" in result.stderr
+
+
+@pytest.mark.xfail(strict=False, reason="pyproject.toml package-data lacks knowledge/migrations/*.sql: a "
+                   "non-editable install has no schema and every command fails (reported to the lead)")
+def test_installed_package_carries_every_data_file():
+    """A fresh (non-editable) install must ship what the code reads at run time: migrations, rules
+    data, patterns and the demo's sample sites. Every non-Python file of a package must be matched
+    by its package-data globs in pyproject.toml."""
+    import tomllib
+
+    repo = Path(cli.__file__).resolve().parent
+    config = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))
+    package_data = config["tool"]["setuptools"]["package-data"]
+    missing = []
+    for package in ("knowledge", "extractors", "crawler", "fixtures"):
+        folder = repo / package
+        covered = {p for pattern in package_data.get(package, []) for p in folder.glob(pattern) if p.is_file()}
+        for path in folder.rglob("*"):
+            if path.is_file() and path.suffix not in (".py", ".pyc") and "__pycache__" not in path.parts \
+                    and path not in covered:
+                missing.append(str(path.relative_to(repo)))
+    assert missing == [], f"not shipped by pip install: {missing[:5]}"
