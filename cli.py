@@ -659,6 +659,7 @@ def schedule_cmd(
     install: Annotated[str, typer.Option(
         "--install", help="What the CI job installs with pip (a PyPI name, a git+https URL, or . for a "
                           "checkout of collector).")] = "collector",
+    sources: SourcesOpt = None,
 ) -> None:
     """Print ready-to-use configuration for the weekly crawl -> diff -> report run.
 
@@ -667,8 +668,9 @@ def schedule_cmd(
     """
     from knowledge.schedule import render
 
-    names = [_check_tool(t) for t in tools] if tools else None
-    sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install))
+    names = [_check_tool(t, sources) for t in tools] if tools else None
+    sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install,
+                            sources=sources))
     err.print("Install it as described in the comments at the top (details: docs/scheduling.md).")
 
 

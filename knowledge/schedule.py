@@ -70,13 +70,15 @@ def collector_executable() -> str:
     return f"{sys.executable} -m cli"
 
 
-def weekly_script(exe: str, db: str, report: str, tools: list[str], quote=shlex.quote) -> list[str]:
-    """The POSIX sh lines of one weekly run; they work with and without `set -e` (CI shells use it)."""
+def weekly_script(exe: str, db: str, report: str, crawl_args: list[str], quote=shlex.quote) -> list[str]:
+    """The POSIX sh lines of one weekly run; they work with and without `set -e` (CI shells use it).
+
+    `crawl_args`: extra arguments of `collector crawl` (--sources FILE, tool names)."""
     db_opt = f"--db {quote(db)}"
     return [
         "crawl_rc=0; diff_rc=0; report_rc=0",
         # --wait: a crawl or evidence rebuild someone started by hand delays the weekly run, not fails it
-        f"{exe} crawl {db_opt} --wait{''.join(' ' + quote(t) for t in tools)} || crawl_rc=$?",
+        f"{exe} crawl {db_opt} --wait{''.join(' ' + quote(a) for a in crawl_args)} || crawl_rc=$?",
         f"{exe} diff {db_opt} --exit-code || diff_rc=$?",
         f"{exe} report {db_opt} --format {report_format(report)} -o {quote(report)} || report_rc=$?",
         'echo "collector weekly run: crawl exit $crawl_rc, diff exit $diff_rc (1 = changes to review), '
@@ -92,30 +94,37 @@ def report_format(report: str) -> str:
 
 def render(target: str, *, db: Path | str | None = None, report: Path | str | None = None,
            tools: list[str] | None = None, time: str | None = None, executable: str | None = None,
-           install: str = "collector") -> str:
+           install: str = "collector", sources: Path | str | None = None) -> str:
     """The configuration text for `target` (one of TARGETS), ready to paste or save.
 
     `executable`: path of the collector command (default: this one, found on PATH / argv[0]).
+    `sources`: the group's own sources file, passed to the weekly crawl.
     """
     name = (target or "").strip().lower()
     if name not in TARGETS:
         raise unknown_name("schedule target", target, list(TARGETS))
     when = parse_time(time)
-    tools = [t.strip().lower() for t in tools or [] if t.strip()]
-    if name in ("cron", "systemd"):
+    crawl_args = [t.strip().lower() for t in tools or [] if t.strip()]
+    local = name in ("cron", "systemd")   # absolute paths on this machine; CI: paths in the job folder
+    if sources:
+        where = Path(sources).expanduser().resolve() if local else Path(sources)
+        if local and not where.is_file():
+            raise UsageError(f"Sources file {where} does not exist.", "Check the --sources path.")
+        crawl_args = ["--sources", str(where)] + crawl_args
+    if local:
         from knowledge.store import default_db_path
 
         db_path = Path(db).expanduser().resolve() if db else default_db_path().resolve()
         report_path = Path(report).expanduser().resolve() if report else db_path.with_name("report.html")
         if name == "cron":
-            return _cron(when, _exe(executable, shlex.quote), str(db_path), str(report_path), tools)
-        return _systemd(when, _exe(executable, _double_quote), str(db_path), str(report_path), tools)
+            return _cron(when, _exe(executable, shlex.quote), str(db_path), str(report_path), crawl_args)
+        return _systemd(when, _exe(executable, _double_quote), str(db_path), str(report_path), crawl_args)
     # CI: paths live in the job's workspace; the store is carried from one run to the next.
     db_rel, report_rel = str(db or CI_DB), str(report or CI_REPORT)
     exe = shlex.quote(executable) if executable else "collector"   # on PATH after pip install
     if name == "gitlab-ci":
-        return _gitlab(when, exe, db_rel, report_rel, tools, install)
-    return _github(when, exe, db_rel, report_rel, tools, install)
+        return _gitlab(when, exe, db_rel, report_rel, crawl_args, install)
+    return _github(when, exe, db_rel, report_rel, crawl_args, install)
 
 
 def _exe(executable: str | None, quote) -> str:
@@ -130,9 +139,9 @@ def _double_quote(text: str) -> str:
     return '"' + re.sub(r'([\\"$`])', r"\\\1", text) + '"'
 
 
-def _cron(when: When, exe: str, db: str, report: str, tools: list[str]) -> str:
+def _cron(when: When, exe: str, db: str, report: str, crawl_args: list[str]) -> str:
     log = str(Path(db).with_name("collector-weekly.log"))
-    body = "; ".join(['echo "=== collector weekly run, $(date -u) ==="'] + weekly_script(exe, db, report, tools))
+    body = "; ".join(['echo "=== collector weekly run, $(date -u) ==="'] + weekly_script(exe, db, report, crawl_args))
     # A subshell (not { }) so its `exit` ends only the subshell and the failure notice below can
     # still print: cron mails that line (set MAILTO) while the full output goes to the log file.
     line = (f"{when.cron} ( {body} ) >> {shlex.quote(log)} 2>&1 || echo \"collector: the weekly run "
@@ -153,8 +162,8 @@ def _systemd_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'").replace("%", "%%").replace("$", "$$")
 
 
-def _systemd(when: When, exe: str, db: str, report: str, tools: list[str]) -> str:
-    script = "; ".join(weekly_script(exe, db, report, tools, quote=_double_quote))
+def _systemd(when: When, exe: str, db: str, report: str, crawl_args: list[str]) -> str:
+    script = "; ".join(weekly_script(exe, db, report, crawl_args, quote=_double_quote))
     service = "\n".join([
         "[Unit]",
         "Description=collector: weekly crawl of the tool documentation, diff and report",
@@ -200,7 +209,7 @@ def _indent(lines: list[str], spaces: int) -> str:
     return "\n".join(" " * spaces + line for line in lines)
 
 
-def _gitlab(when: When, exe: str, db: str, report: str, tools: list[str], install: str) -> str:
+def _gitlab(when: When, exe: str, db: str, report: str, crawl_args: list[str], install: str) -> str:
     store_dir = str(Path(db).parent)
     return "\n".join([
         f"# collector: weekly crawl + diff + report. Add this job to .gitlab-ci.yml, then create a",
@@ -224,7 +233,7 @@ def _gitlab(when: When, exe: str, db: str, report: str, tools: list[str], instal
         f"    - pip install {shlex.quote(install)}",
         f"    - mkdir -p {shlex.quote(store_dir)}",
         "    - |",
-        _indent(weekly_script(exe, db, report, tools), 6),
+        _indent(weekly_script(exe, db, report, crawl_args), 6),
         "  artifacts:",
         "    when: always",
         "    name: collector-report",
@@ -236,7 +245,7 @@ def _gitlab(when: When, exe: str, db: str, report: str, tools: list[str], instal
     ])
 
 
-def _github(when: When, exe: str, db: str, report: str, tools: list[str], install: str) -> str:
+def _github(when: When, exe: str, db: str, report: str, crawl_args: list[str], install: str) -> str:
     store_dir = str(Path(db).parent)
     return "\n".join([
         "# collector: weekly crawl + diff + report. Save as .github/workflows/collector-weekly.yml.",
@@ -257,6 +266,7 @@ def _github(when: When, exe: str, db: str, report: str, tools: list[str], instal
         "  crawl:",
         "    runs-on: ubuntu-latest",
         "    steps:",
+        "      - uses: actions/checkout@v4     # your sources file, or collector itself with --install .",
         "      - uses: actions/setup-python@v5",
         "        with:",
         '          python-version: "3.11"',
@@ -274,7 +284,7 @@ def _github(when: When, exe: str, db: str, report: str, tools: list[str], instal
         f"-D {shlex.quote(store_dir)} || echo \"No store from run $prev: starting a new one.\"; fi",
         "      - name: Crawl, diff, report",
         "        run: |",
-        _indent(weekly_script(exe, db, report, tools), 10),
+        _indent(weekly_script(exe, db, report, crawl_args), 10),
         "      - name: Save the store for next week",
         "        if: always()",
         "        uses: actions/upload-artifact@v4",

@@ -187,3 +187,38 @@ def test_cli_prints_config_to_stdout(tmp_path):
 def test_report_format_follows_extension(tmp_path):
     assert "--format html -o" in render("cron", db=tmp_path / "c.sqlite")
     assert f"--format md -o {tmp_path}/weekly.md" in render("cron", db=tmp_path / "c.sqlite", report=tmp_path / "weekly.md")
+
+
+def test_cron_line_end_to_end_with_the_real_collector(tmp_path):
+    """The generated cron line, run by sh with the real `collector` against a local copy of a docs
+    site (a sources file points at it): quiet week -> exit 0 and a report; changed docs -> the
+    notice for cron's mail, diff exit 1 in the log, and a fresh report anyway."""
+    import json
+
+    from crawler.localserver import serve
+    from fixtures.sites import site_root
+    from knowledge.sources import load_sources
+
+    db, report, sources = tmp_path / "store" / "c.sqlite", tmp_path / "store" / "report.html", tmp_path / "s.toml"
+    db.parent.mkdir()
+    env = dict(os.environ, no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")
+    port = 0
+    results = []
+    for version in ("v1", "v2"):
+        with serve(site_root(version, "metaflow"), port=port) as server:
+            port = server.server_address[1]
+            source = load_sources()["metaflow"].with_origin(server.origin).to_dict()
+            keys = ("tool", "name", "roots", "allow", "deny", "sitemaps", "content", "drop", "generator")
+            sources.write_text("[[source]]\n" + "".join(f"{k} = {json.dumps(source[k])}\n" for k in keys))
+            text = render("cron", db=db, report=report, sources=sources, tools=["metaflow"])
+            assert f"--sources {sources}" in text
+            run = subprocess.run(["sh", "-c", _cron_command(text)], env=env, cwd=tmp_path, capture_output=True,
+                                 text=True, timeout=180)
+        log = (db.parent / "collector-weekly.log").read_text()
+        results.append((run.stdout, log.rsplit("=== collector weekly run", 1)[-1], report.read_text()))
+    (quiet, quiet_log, quiet_report), (changed, changed_log, changed_report) = results
+    assert quiet == "" and "crawl exit 0, diff exit 0" in quiet_log, quiet_log
+    assert "found changes or failed (exit 1)" in changed and str(report) in changed
+    assert "diff exit 1" in changed_log and "report exit 0" in changed_log, changed_log
+    assert quiet_report.lstrip().lower().startswith("<!doctype html")
+    assert changed_report != quiet_report and "scaling" in changed_report
