@@ -29,7 +29,14 @@ of the pipeline and only facts need sentences). Scoring, per criterion (paramete
     body /= (max(n_words, min_words) / length_norm) ** length_alpha   # density: long sections need
                                                                       # more evidence, short ones less
     head  = sum over distinct patterns p matched in the headings of  w_p * heading_weight(level)
-    score = 1 - exp(-(body + head) / saturation)                     # in [0, 1), monotone
+    raw   = (body + head) * reference_factor if the passage is reference material, else body + head
+    score = 1 - exp(-raw / saturation)                               # in [0, 1), monotone
+
+Reference material is a command synopsis ("usage: dvc pull [-h] ..."), a REST request/response
+field table ("Field Name Type Description ...") or a section headed like one ("Synopsis"): it
+names every option and field of the API, so it matches many criterion words, but a reader
+re-evaluating a criterion reads the description and examples, not the option grammar
+(`config.json` "reference": headings, text starts, factor).
 
 A criterion is returned when score >= its threshold in `config.json` ("thresholds", fitted with
 `bench/bench_tagging.py --calibrate`). `scores_many` gives all scores before thresholds. Facts are
@@ -100,6 +107,10 @@ class Tagger:
         self.min_words: int = cfg["min_words"]
         self.heading_weights: list[float] = cfg["heading_weights"]   # last heading first, then parents
         self.max_chars: int = cfg["max_chars"]
+        ref = cfg["reference"]
+        self.reference_headings: frozenset[str] = frozenset(h.lower() for h in ref["headings"])
+        self.reference_start_rx = re.compile(r"\s*(?:" + "|".join(ref["text_starts"]) + ")", re.I)
+        self.reference_factor: float = ref["factor"]
 
         self.weights: dict[str, float] = {}
         self.labels: dict[str, str] = {}
@@ -170,7 +181,10 @@ class Tagger:
             bounds.append(pos)
             pos += len(_SEP)
         body = (text or "")[: self.max_chars]
-        return _Prepared(_SEP.join(parts + [body]), bounds, len(body.split()))
+        own_heading = parts[0].lower().rstrip(":") if parts else ""
+        reference = own_heading in self.reference_headings or bool(self.reference_start_rx.match(body))
+        return _Prepared(_SEP.join(parts + [body]), bounds, len(body.split()),
+                         self.reference_factor if reference else 1.0)
 
     def _regex_spans(self, text: str) -> list[tuple[str, str, int, int]]:
         """(key, pattern id, start char, end char) of the regex rules, matched on the raw text."""
@@ -226,7 +240,7 @@ class Tagger:
             body = sum(self.weights[p] * (1 + self.repeat_bonus * min(n - 1, 2))
                        for p, n in body_hits.get(crit, {}).items())
             head = sum(self.weights[p] * f for p, f in head_hits.get(crit, {}).items())
-            raw = body / length_div + head
+            raw = (body / length_div + head) * prep.weight
             if raw > 0:
                 scores[crit] = 1.0 - math.exp(-raw / self.saturation)
                 ordered = sorted(seen_terms.get(crit, {}).items(), key=lambda kv: (-kv[1], kv[0]))
@@ -267,6 +281,7 @@ class _Prepared:
     text: str            # headings (deepest first) + separator + body
     bounds: list[int]    # char end of each heading in `text`
     n_words: int         # words in the body, for the density normalisation
+    weight: float        # < 1 for reference material (command synopses, REST field tables)
 
 
 def _split_dotted_names(nlp) -> None:
