@@ -144,8 +144,10 @@ def _cron(when: When, exe: str, db: str, report: str, crawl_args: list[str]) -> 
     body = "; ".join(['echo "=== collector weekly run, $(date -u) ==="'] + weekly_script(exe, db, report, crawl_args))
     # A subshell (not { }) so its `exit` ends only the subshell and the failure notice below can
     # still print: cron mails that line (set MAILTO) while the full output goes to the log file.
-    line = (f"{when.cron} ( {body} ) >> {shlex.quote(log)} 2>&1 || echo \"collector: the weekly run "
-            f"found changes or failed (exit $?); open {report} and see {log}\"")
+    # mkdir: the log sits next to the store, whose folder does not exist before the first run.
+    line = (f"{when.cron} mkdir -p {shlex.quote(str(Path(log).parent))} && ( {body} ) >> {shlex.quote(log)} 2>&1 "
+            f"|| echo \"collector: the weekly run found changes or failed (exit $?); open\" {shlex.quote(report)} "
+            f"\"and see\" {shlex.quote(log)}")
     line = line.replace("%", r"\%")   # cron turns a bare % into a newline
     return "\n".join([
         f"# collector: weekly crawl + diff + report, {when.text} (server time).",
@@ -172,7 +174,6 @@ def _systemd(when: When, exe: str, db: str, report: str, crawl_args: list[str]) 
         "",
         "[Service]",
         "Type=oneshot",
-        f"WorkingDirectory={str(Path(db).parent).replace('%', '%%')}",
         f"ExecStart=/bin/sh -c '{_systemd_escape(script)}'",
         "# Exit status 1 means changes to review (or a failed step): `systemctl --user status " + UNIT + "`",
         "# shows it as failed, and the report is written either way.",

@@ -71,7 +71,6 @@ def _cron_command(text: str) -> str:
 def test_cron_line_writes_report_and_flags_changes(tmp_path, fake, diff_rc):
     db = tmp_path / "store dir" / "c.sqlite"
     report = tmp_path / "store dir" / "weekly report.html"
-    db.parent.mkdir()
     text = render("cron", db=db, report=report, tools=["dvc"], time="fri 18:30", executable=str(fake))
     assert re.search(r"^30 18 \* \* 5 ", text, re.M)
     result = _run(["sh", "-c"], _cron_command(text), tmp_path, diff_rc)
@@ -81,6 +80,7 @@ def test_cron_line_writes_report_and_flags_changes(tmp_path, fake, diff_rc):
     assert f"diff exit {diff_rc}" in log
     # cron mails what the line prints: only the notice, and only when there is something to see.
     assert ("found changes or failed (exit 1)" in result.stdout) == bool(diff_rc)
+    assert not diff_rc or str(report) in result.stdout
 
 
 def test_cron_fills_absolute_paths(tmp_path, monkeypatch):
@@ -200,7 +200,6 @@ def test_cron_line_end_to_end_with_the_real_collector(tmp_path):
     from knowledge.sources import load_sources
 
     db, report, sources = tmp_path / "store" / "c.sqlite", tmp_path / "store" / "report.html", tmp_path / "s.toml"
-    db.parent.mkdir()
     env = dict(os.environ, no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")
     port = 0
     results = []
