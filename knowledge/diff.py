@@ -28,8 +28,15 @@ Flags
   whose cell is back to its reviewed state is superseded too. Ranked by kind:
     1 capability     facts gained/lost, or added/changed text with a capability cue word
     2 contradiction  the cell's facts disagree with the study's baseline claim
-    3 evidence       passages added or removed
+    3 evidence       passages added or removed (incl. passages that gained/lost the criterion)
     4 wording        passages reworded or moved only
+
+API (the JSON form of everything is documented in docs/diff-json.md)
+  run_diff(store, tools, criteria, from_run, to_run, include_reviewed, fair) -> DiffResult
+  open_flags(store, tools, criteria) -> [Flag]      saved flags with status 'open'
+  get_flag(store, flag_id) -> Flag | None
+  Review (knowledge.review) accepts a flag by setting flags.status and writing
+  reviewed_state(tool, criterion, run_id=flag.to_run, state=flag.to_state).
 """
 from __future__ import annotations
 
@@ -192,6 +199,7 @@ def open_flags(store: Store, tools: list[str] | None = None, criteria: list[str]
 
 
 def get_flag(store: Store, flag_id: str) -> Flag | None:
+    """The saved flag with exactly this id, or None."""
     row = store.conn.execute("SELECT * FROM flags WHERE id = ?", (flag_id,)).fetchone()
     return Flag.from_row(row) if row else None
 
