@@ -7,12 +7,13 @@ marked interrupted). When the spider closes, the run gets its final status and c
 from __future__ import annotations
 
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from scrapy import signals
 from twisted.internet.task import LoopingCall
 
 from crawler.progress import emit
-from knowledge.store import Store, utcnow
+from knowledge.store import Store, pack_blob, utcnow
 
 BATCH = 50
 FLUSH_SECONDS = 1.0
@@ -26,6 +27,8 @@ class StorePipeline:
         self.last_flush = time.monotonic()
         self.started = time.monotonic()
         self.timer = LoopingCall(self._tick)
+        # Hashing and compressing bodies release the GIL: done in threads, they overlap with parsing.
+        self.packer = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pack")
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -42,6 +45,8 @@ class StorePipeline:
         self.timer.start(FLUSH_SECONDS, now=False)
 
     def process_item(self, item: dict) -> dict:
+        if item["outcome"] == "fetched":
+            item = dict(item, packed=self.packer.submit(pack_blob, item["body"]))
         self.buffer.append(item)
         if len(self.buffer) >= BATCH or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
             self.flush()
@@ -71,6 +76,7 @@ class StorePipeline:
         if self.timer.running:
             self.timer.stop()
         self.flush()
+        self.packer.shutdown(wait=True)
         store: Store = spider.store
         stats = run_stats(store, spider.run_id)
         stats["seconds"] = round(time.monotonic() - self.started, 2)
@@ -89,8 +95,9 @@ def _write(store: Store, run_id: int, tool: str, known: dict, item: dict) -> dic
     now = utcnow()
     sha, change, size = None, None, 0
     if outcome == "fetched":
-        body = item["body"]
-        sha, size = store.put_blob(body), len(body)
+        packed: Future | None = item.get("packed")
+        sha = store.put_packed_blob(packed.result()) if packed else store.put_blob(item["body"])
+        size = len(item["body"])
         change = "new" if prev is None else ("unchanged" if prev == sha else "changed")
     elif outcome == "not_modified":
         sha, change = item.get("sha256") or prev, "unchanged"

@@ -48,6 +48,12 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def pack_blob(body: bytes) -> tuple[str, int, bytes]:
+    """(sha256, size, compressed) as put_blob stores a body. Thread-safe: hashing and zlib release
+    the GIL, so a crawler can pack bodies off its event loop."""
+    return sha256_bytes(body), len(body), zlib.compress(body, 6)
+
+
 class Store:
     """A thin wrapper over one sqlite3 connection. Use `Store.open(path)`."""
 
@@ -178,6 +184,11 @@ class Store:
         self.conn.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)",
                           (sha, len(body), zlib.compress(body, 6)))
         return sha
+
+    def put_packed_blob(self, packed: tuple[str, int, bytes]) -> str:
+        """Store a body already packed by `pack_blob` (e.g. in a worker thread); returns its sha256."""
+        self.conn.execute("INSERT OR IGNORE INTO blobs (sha256, size, data) VALUES (?, ?, ?)", packed)
+        return packed[0]
 
     def get_blob(self, sha: str) -> bytes | None:
         row = self.conn.execute("SELECT data FROM blobs WHERE sha256 = ?", (sha,)).fetchone()
