@@ -572,9 +572,9 @@ class _Context:
 
     def rules(self, run_id: int) -> str:
         if run_id not in self._rules:
-            from knowledge.evidence import _run_source
+            from knowledge.evidence import run_source
 
-            self._rules[run_id] = rules_key(_run_source(self.store, run_id)[1])
+            self._rules[run_id] = rules_key(run_source(self.store, run_id)[1])
         return self._rules[run_id]
 
     def raw(self, run_id: int) -> list[Evidence]:

@@ -62,7 +62,8 @@ class Evidence:
 
 
 # --------------------------------------------------------------------------- rules per run
-def _run_source(store: Store, run_id: int) -> tuple[str, dict]:
+def run_source(store: Store, run_id: int) -> tuple[str, dict]:
+    """(tool, source dict) a run was crawled with: its selectors are part of the rules key."""
     run = store.get_run(run_id)
     if run is None:
         raise UsageError(f"There is no crawl run {run_id} in {store.path}.", "See `collector runs` for run ids.")
@@ -104,7 +105,7 @@ def build_evidence(store: Store, run_ids: Iterable[int], *, force: bool = False,
     """
     todo: dict[tuple[str, str], tuple[str, dict]] = {}   # (sha, key) -> (url, source)
     for run_id in run_ids:
-        _tool, source = _run_source(store, run_id)
+        _tool, source = run_source(store, run_id)
         key = rules_key(source)
         for row in store.run_snapshot(run_id):
             todo.setdefault((row["sha256"], key), (row["url"], source))
@@ -152,7 +153,7 @@ def _extract_one(store: Store, sha: str, key: str, url: str, source: dict) -> tu
 def run_evidence(store: Store, run_id: int, *, criterion: str | None = None,
                  build: bool = True) -> list[Evidence]:
     """Every (passage, criterion) of a run under the current rules, in page order."""
-    tool, source = _run_source(store, run_id)
+    tool, source = run_source(store, run_id)
     key = rules_key(source)
     if build:
         build_evidence(store, [run_id])
