@@ -29,8 +29,15 @@ of the pipeline and only facts need sentences). Scoring, per criterion (paramete
     body /= (max(n_words, min_words) / length_norm) ** length_alpha   # density: long sections need
                                                                       # more evidence, short ones less
     head  = sum over distinct patterns p matched in the headings of  w_p * heading_weight(level)
-    raw   = (body + head) * reference_factor if the passage is reference material, else body + head
+    raw   = body + head, times reference_factor for reference material (below),
+                         times unanchored_factor for an anchored criterion without a defining word
     score = 1 - exp(-raw / saturation)                               # in [0, 1), monotone
+
+Anchored criteria (`config.json` "anchors") need one of their defining words: when no matched
+pattern of the criterion reaches the anchor weight (section or headings), raw is multiplied by
+"unanchored_factor". real_world is a tutorial or case study *about* an ML task, so ML-task words
+alone ("dataset", "training") do not make one; "plan" or "hosted" alone is no cost; a symlink or a
+cluster alone is no HPC.
 
 Reference material is a command synopsis ("usage: dvc pull [-h] ..."), a REST request/response
 field table ("Field Name Type Description ...") or a section headed like one ("Synopsis"): it
@@ -107,6 +114,8 @@ class Tagger:
         self.min_words: int = cfg["min_words"]
         self.heading_weights: list[float] = cfg["heading_weights"]   # last heading first, then parents
         self.max_chars: int = cfg["max_chars"]
+        self.anchors: dict[str, float] = {c: w for c, w in cfg["anchors"].items() if not c.startswith("_")}
+        self.unanchored_factor: float = cfg["unanchored_factor"]
         ref = cfg["reference"]
         self.reference_headings: frozenset[str] = frozenset(h.lower() for h in ref["headings"])
         self.reference_start_rx = re.compile(r"\s*(?:" + "|".join(ref["text_starts"]) + ")", re.I)
@@ -241,6 +250,9 @@ class Tagger:
                        for p, n in body_hits.get(crit, {}).items())
             head = sum(self.weights[p] * f for p, f in head_hits.get(crit, {}).items())
             raw = (body / length_div + head) * prep.weight
+            anchor = self.anchors.get(crit)
+            if anchor and max(self.weights[p] for p in (*body_hits.get(crit, {}), *head_hits.get(crit, {}))) < anchor:
+                raw *= self.unanchored_factor   # supporting words only, no defining one
             if raw > 0:
                 scores[crit] = 1.0 - math.exp(-raw / self.saturation)
                 ordered = sorted(seen_terms.get(crit, {}).items(), key=lambda kv: (-kv[1], kv[0]))
