@@ -15,7 +15,8 @@ snapshots (per the corpus manifests; all of Metaflow), every crawl must give the
 or not, because a failed page keeps its last good content. (On a page that differs between the
 snapshots, a fault in a v1 crawl carries the v2 content and vice versa: that is the designed
 behaviour, so those pages are reported, not judged.) It also checks that no crawl lost a page to
-a fault: every faulted page known before still has content in the run.
+a fault (every faulted page known before still has content in the run), and that `collector diff`
+never flags Metaflow, whose docs are the same in both snapshots.
 """
 from __future__ import annotations
 
@@ -37,7 +38,8 @@ from crawler.localserver import LocalServer  # noqa: E402
 from knowledge.checklist import criterion_ids  # noqa: E402
 from knowledge.crawl import run_crawl  # noqa: E402
 from knowledge.demo import loopback_without_proxy  # noqa: E402
-from knowledge.evidence import _run_source, rules_key, run_evidence  # noqa: E402
+from knowledge.diff import run_diff  # noqa: E402
+from knowledge.evidence import run_source, rules_key, run_evidence  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 
 CORPUS = Path("/work/shared/corpus")
@@ -100,7 +102,7 @@ def pick_faults(rng: random.Random, pages: dict[str, list[str]], rate: float, sl
 # ----------------------------------------------------------------------------- counting
 def counts(store: Store, run_id: int, only: set[str] | None = None) -> dict:
     """Evidence of one run: passages, (passage, criterion) pairs per criterion, distinct facts."""
-    key = rules_key(_run_source(store, run_id)[1])
+    key = rules_key(run_source(store, run_id)[1])
     rows = store.conn.execute(
         "SELECT f.path, COUNT(p.id) FROM fetches f JOIN passages p ON p.page_sha256 = f.sha256 "
         "AND p.rules_version = ? WHERE f.run_id = ? GROUP BY f.path", (key, run_id)).fetchall()
@@ -182,6 +184,9 @@ def main() -> int:
                         "lost": lost_pages(store, run_id, tool_faults),
                         "carried_other": sorted(p for p in tool_faults if p in changed[tool]),
                     }
+                # Metaflow's docs did not change between the snapshots: whatever the faults, the diff
+                # of its latest crawl against its first must find nothing.
+                entry["metaflow_flags"] = [f"{f.criterion}: {f.summary}" for f in run_diff(store, ["metaflow"]).flags]
             history.append(entry)
             print_crawl(entry)
         return verdict(history, time.monotonic() - started)
@@ -200,6 +205,7 @@ def print_crawl(entry: dict) -> None:
     for d in tools.values():
         pairs.update(d["all"]["pairs"])
     print("          pairs     " + " ".join(f"{c}={pairs.get(c, 0)}" for c in criterion_ids()))
+    print(f"          metaflow diff: {len(entry['metaflow_flags'])} flag(s)")
     carried = sum(len(d["carried_other"]) for d in tools.values())
     if carried:
         print(f"          ({carried} faulted page(s) differ between the snapshots: they carry the other "
@@ -221,6 +227,8 @@ def verdict(history: list[dict], seconds: float) -> int:
             if a != b:
                 problems.append(f"crawl {entry['crawl']}: metaflow (unchanged docs) counts drifted ({_delta(a, b)})")
     for entry in history:
+        if entry["metaflow_flags"]:
+            problems.append(f"crawl {entry['crawl']}: diff flags unchanged metaflow docs: {entry['metaflow_flags'][:2]}")
         for tool, d in entry["tools"].items():
             if d["lost"]:
                 problems.append(f"crawl {entry['crawl']}: {tool} lost content of faulted pages {d['lost'][:3]}")
@@ -235,7 +243,7 @@ def verdict(history: list[dict], seconds: float) -> int:
         print(f"VERDICT: FAIL - {len(problems)} problem(s): evidence drifted or was lost under faults.")
         return 1
     print("VERDICT: PASS - counts on unchanged content identical across all crawls despite the faults; "
-          "no faulted page lost its last good content.")
+          "no faulted page lost its last good content; no flag on the unchanged Metaflow docs.")
     return 0
 
 
