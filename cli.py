@@ -627,8 +627,8 @@ def demo_cmd(
 
     bar, on_event = _crawl_progress()
 
-    def say(text: str) -> None:
-        bar.console.print(text, markup=False, highlight=False)
+    def say(text: str) -> None:   # flag summaries quote scraped words: print them inert
+        bar.console.print(safe(text), markup=False, highlight=False)
 
     with bar:
         result = run_demo(db, keep=keep, fmt=pick_format(fmt, output), output=output, say=say, progress=on_event)

@@ -89,9 +89,8 @@ def _loop(db: Path, sites: Path, fmt: str, say: Say, progress) -> dict:
                 "with the 15 checklist criteria (versioning, tracking, storage, ...).")
         else:
             say(f"Step {step}/4 - 'this week': serving version 2 at the same addresses and crawling again. "
-                "Some pages changed, one was added and one removed per tool, and one page per tool now "
-                "answers with a server error, as real sites sometimes do. Pages that did not change cost "
-                "only a short 'not modified' answer.")
+                "Some pages changed, a few were added or removed, and a few now answer with a server "
+                "error, as real sites sometimes do.")
         with _serve_all(sites / version, ports) as origins, loopback_without_proxy():
             result = run_crawl(list(DEMO_TOOLS), base_urls=[f"{t}={o}" for t, o in origins.items()], db=db,
                                progress=progress)
@@ -113,8 +112,7 @@ def _loop(db: Path, sites: Path, fmt: str, say: Say, progress) -> dict:
         say(f"  {len(flags)} flag(s): " + (", ".join(f"{n} {k}" for k, n in kinds.most_common()) or "none") + ".")
         for f in sorted(flags, key=lambda f: (f["rank"], f["tool"], f["criterion"]))[:6]:
             say(f"  - {f['tool']} / {f['criterion']} ({f['kind']}): {f['summary']}")
-        health = {tool: h for tool, h in diff.crawl_health.items()}
-        for tool, h in sorted(health.items()):
+        for tool, h in sorted(diff.crawl_health.items()):
             failed, maybe = len(h.get("failed", [])), len(h.get("possibly_gone", []))
             if failed or maybe:
                 say(f"  crawl health, {tool}: {failed} page(s) failed (last good content kept), "
