@@ -47,13 +47,13 @@ def _cli(*args: str) -> subprocess.Popen:
                             text=True, cwd=Path(cli.__file__).parent)
 
 
-def _wait_for(condition, timeout: float = 20.0, what: str = "condition"):
+def _wait_for(condition, timeout: float = 20.0, what: str = "condition", every: float = 0.02):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
         if value:
             return value
-        time.sleep(0.02)
+        time.sleep(every)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -165,13 +165,15 @@ def test_sigkill_during_extraction(site, server, tmp_path):
     proc = _cli("extract", "--force", "--db", str(db))
     try:
         # killed once it has started writing: new passage rows exist (committed page by page)
-        _wait_for(lambda: _query(db, "SELECT MAX(id) FROM passages")[0][0] > before[0] + 3,
-                  what="the extraction to write")
+        _wait_for(lambda: _query(db, "SELECT MAX(id) FROM passages")[0][0] > before[0],
+                  what="the extraction to write", every=0.005)
         _kill(proc.pid)
         proc.wait(10)
     finally:
         _kill(proc.pid)
     assert proc.returncode == -signal.SIGKILL, "the extraction finished before the kill: the test proves nothing"
+    rebuilt = _query(db, "SELECT COUNT(DISTINCT page_sha256) FROM passages WHERE id > ?", (before[0],))[0][0]
+    assert 0 < rebuilt < len(site["paths"]), "the kill landed in the middle of the rebuild"
     _assert_consistent(db)
     # every page still has its evidence, rebuilt or not
     assert evidence_by_path(db, site["run"]) == site["evidence"]
