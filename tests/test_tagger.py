@@ -101,6 +101,52 @@ def test_negative_weights_argue_against(tagger):
     assert "real_world" not in crits(tagger.tag(*hello))
 
 
+def _scores(tagger, text, heading_path) -> dict[str, float]:
+    return tagger.scores_many([(text, heading_path)])[0]
+
+
+def test_reference_grammar_weighs_less(tagger):
+    """A command synopsis names every option; the description is what a reader needs."""
+    synopsis = ("usage: dvc push [-h] [-q | -v] [-j <number>] [-r <name>] [-a] [-T] [targets ...] positional "
+                "arguments: targets Limit command scope to these tracked files to upload to remote storage")
+    as_synopsis = _scores(tagger, synopsis, ("push", "Synopsis"))
+    as_prose = _scores(tagger, synopsis.removeprefix("usage: "), ("push", "Description"))
+    assert as_synopsis["storage"] < as_prose["storage"]
+    assert "storage" not in crits(tagger.tag(synopsis, ("push", "Synopsis")))
+    # the heading alone marks reference material too
+    desc = "Uploads tracked files to remote storage: dvc push copies the cached files to an S3 bucket."
+    assert _scores(tagger, desc, ("push", "Synopsis"))["storage"] < _scores(tagger, desc, ("push", "Description"))["storage"]
+    rest = ("Field Name Type Description run_id STRING ID of the run to log metrics under. metrics An array of "
+            "Metric to log; params An array of Param.")
+    assert crits(tagger.tag(rest, ("REST API", "Log Batch", "Request Structure"))) == set()
+
+
+@pytest.mark.parametrize("criterion, supporting, defining", [
+    ("real_world",
+     "Train a classifier on the movies dataset for sentiment classification, then fit a regression for churn; "
+     "training uses the full dataset.",
+     "In this tutorial we load the dataset, train a regression model and evaluate it on the test split."),
+    ("costs",
+     "Pick a plan for the hosted tier: plans include a trial, and charges depend on the tier and budget.",
+     "Pricing: the hosted version has a free tier; paid plans add more seats."),
+    ("hpc",
+     "Configure a shared drive with symlink cache links so several projects reuse one cache directory.",
+     "On a Slurm cluster, configure a shared cache directory on the NFS mount so every job reuses it."),
+])
+def test_anchored_criteria_need_a_defining_word(tagger, criterion, supporting, defining):
+    """Many supporting words (ML tasks, plans, cache links) without a defining one (tutorial, price, Slurm)."""
+    assert criterion not in crits(tagger.tag(supporting, ("Section",)))
+    assert criterion in crits(tagger.tag(defining, ("Section",)))
+
+
+def test_installing_a_package_is_no_reproducible_environment(tagger):
+    install = tagger.tag("Install DVC with pip install dvc or conda install -c conda-forge dvc.", ("Installation",))
+    pinned = tagger.tag("Pin every library in a conda environment file so that runs are reproducible.",
+                        ("Managing dependencies",))
+    assert "versioning" not in crits(install)
+    assert "versioning" in crits(pinned)
+
+
 # ----------------------------------------------------------------------------- facts
 def test_storage_facts_are_normalised(tagger):
     text = ("Supported remote storage: Amazon S3 (s3://bucket/path), Microsoft Azure Blob Storage, Google "
