@@ -219,7 +219,7 @@ def _gitlab(when: When, exe: str, db: str, report: str, crawl_args: list[str], i
         "# (that is " + when.text + " in the schedule's time zone). A week with changes fails the job;",
         "# the report is attached to it as an artifact either way.",
         "collector-weekly:",
-        "  image: python:3.11-slim",
+        "  image: python:3.11          # not -slim: pip needs git for a git+https --install",
         "  rules:",
         '    - if: $CI_PIPELINE_SOURCE == "schedule"',
         '    - if: $CI_PIPELINE_SOURCE == "web"',
@@ -280,7 +280,7 @@ def _github(when: When, exe: str, db: str, report: str, crawl_args: list[str], i
         "        run: |",
         f"          mkdir -p {shlex.quote(store_dir)}",
         "          prev=$(gh run list -R \"$GITHUB_REPOSITORY\" --workflow collector-weekly.yml --status completed "
-        "--limit 1 --json databaseId -q '.[0].databaseId')",
+        "--limit 1 --json databaseId -q '.[0].databaseId' || true)",
         f"          if [ -n \"$prev\" ]; then gh run download \"$prev\" -R \"$GITHUB_REPOSITORY\" -n collector-store "
         f"-D {shlex.quote(store_dir)} || echo \"No store from run $prev: starting a new one.\"; fi",
         "      - name: Crawl, diff, report",

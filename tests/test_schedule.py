@@ -221,3 +221,28 @@ def test_cron_line_end_to_end_with_the_real_collector(tmp_path):
     assert "diff exit 1" in changed_log and "report exit 0" in changed_log, changed_log
     assert quiet_report.lstrip().lower().startswith("<!doctype html")
     assert changed_report != quiet_report and "scaling" in changed_report
+
+
+@pytest.mark.parametrize("gh_rc", [0, 1])
+def test_github_restore_step_survives_a_missing_previous_store(tmp_path, gh_rc):
+    """The restore step runs under `bash -e`: no previous run, an expired artifact or a gh error must
+    not fail the job (the crawl then starts a new store); a found store lands in .collector/."""
+    text = render("github-actions")
+    script = _yaml_block(text, "name: Restore the store from the previous run")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    gh = bindir / "gh"
+    gh.write_text(f"""#!/bin/sh
+[ {gh_rc} -ne 0 ] && exit {gh_rc}
+case "$2" in
+  list) echo 12345 ;;
+  download) while [ $# -gt 0 ]; do [ "$1" = "-D" ] && echo store > "$2/collector.sqlite"; shift; done ;;
+esac
+""")
+    gh.chmod(0o755)
+    env = dict(os.environ, PATH=f"{bindir}:{os.environ['PATH']}", GITHUB_REPOSITORY="lab/docs")
+    result = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    restored = tmp_path / ".collector" / "collector.sqlite"
+    assert restored.exists() == (gh_rc == 0)
