@@ -132,7 +132,8 @@ class Store:
 
         Best effort: a read-only or busy store is left as it is (the next crawl marks it)."""
         try:
-            if self.conn.execute("SELECT 1 FROM runs WHERE status = 'running' LIMIT 1").fetchone():
+            running = self.conn.execute("SELECT pid FROM runs WHERE status = 'running'").fetchall()
+            if any(not _pid_alive(r["pid"]) for r in running):   # no write lock while a crawl runs fine
                 with self.transaction():
                     self.mark_stale_runs()
         except sqlite3.OperationalError:
