@@ -703,7 +703,6 @@ def report_cmd(
     err.print(f"Report ({fmt}) written to {safe(output)}.", markup=False)
 
 
-
 def main() -> None:  # console script entry point
     app()
 
