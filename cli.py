@@ -56,7 +56,10 @@ def _errors_to_exit_codes(func: Callable) -> Callable:
             err.print("Interrupted. Everything finished so far is saved.")
             raise typer.Exit(code=130) from None
         except sqlite3.DatabaseError as exc:
-            err.print(f"Error: the knowledge store failed: {exc}.", markup=False)
+            from knowledge.store import default_db_path
+
+            path = kwargs.get("db") or default_db_path()
+            err.print(f"Error: the knowledge store {path} failed: {exc}.", markup=False)
             err.print("If the file is damaged, move it aside and crawl again (or pass --db PATH to another "
                       "store).", markup=False)
             raise typer.Exit(code=1) from None
@@ -353,7 +356,8 @@ def evidence_cmd(
     for cid, items in sorted(by_crit.items()):
         items.sort(key=lambda e: -e.score)
         facts = sorted({f"{f['category']}={f['value']}" for e in items for f in e.facts})
-        out.print(f"\n[bold]{cid}[/] - {len(items)} passages" + (f"; facts: {safe(', '.join(facts))}" if facts else ""))
+        out.print(Text.assemble(("\n" + cid, "bold"), f" - {len(items)} passages",
+                                (f"; facts: {safe(', '.join(facts))}" if facts else "")))
         for e in items[: limit or None]:
             out.print(f"  {e.score:.2f}  {safe(e.citation)}  (crawled {e.fetched_at})", markup=False)
             out.print(f"        {safe(' > '.join(e.heading_path))}: " + safe(e.text[:160]).replace("\n", " "),
