@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing as mp
+import os
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from extractors.model import Passage
 from extractors.version import rules_version
@@ -102,6 +105,8 @@ def build_evidence(store: Store, run_ids: Iterable[int], *, force: bool = False,
 
     Pages already extracted under the same rules key are skipped (unless `force`). Each page is
     written in its own transaction, so an interrupted build leaves only whole pages behind.
+    Extraction is pure and CPU-bound, so large builds fan out to worker processes; only this
+    process writes to the store.
     """
     todo: dict[tuple[str, str], tuple[str, dict]] = {}   # (sha, key) -> (url, source)
     for run_id in run_ids:
@@ -111,26 +116,69 @@ def build_evidence(store: Store, run_ids: Iterable[int], *, force: bool = False,
             todo.setdefault((row["sha256"], key), (row["url"], source))
     done = {(r[0], r[1]) for r in store.conn.execute("SELECT page_sha256, rules_version FROM extractions")}
     stats = {"pages": len(todo), "cached": 0, "extracted": 0, "errors": 0, "passages": 0}
-    for i, ((sha, key), (url, source)) in enumerate(todo.items(), 1):
-        if (sha, key) in done and not force:
-            stats["cached"] += 1
-        else:
-            n, error = _extract_one(store, sha, key, url, source)
-            stats["extracted"] += 1
-            stats["passages"] += n
-            stats["errors"] += bool(error)
+    work = [(sha, key, url, source) for (sha, key), (url, source) in todo.items()
+            if force or (sha, key) not in done]
+    stats["cached"] = len(todo) - len(work)
+    if progress and stats["cached"]:
+        progress(stats["cached"], len(todo))
+    jobs = ((store.get_blob(sha) or b"", url, source) for sha, _key, url, source in work)
+    for i, ((sha, key, _url, _source), (results, error)) in enumerate(
+            zip(work, _map_extract(jobs, len(work))), stats["cached"] + 1):
+        _write_page(store, sha, key, results, error)
+        stats["extracted"] += 1
+        stats["passages"] += len(results)
+        stats["errors"] += bool(error)
         if progress:
             progress(i, len(todo))
     return stats
 
 
-def _extract_one(store: Store, sha: str, key: str, url: str, source: dict) -> tuple[int, str | None]:
-    body = store.get_blob(sha)
-    error = None
+PARALLEL_MIN_PAGES = 64   # below this, starting worker processes costs more than it saves
+
+
+def _workers() -> int:
+    env = os.environ.get("COLLECTOR_WORKERS", "")
+    return max(1, int(env)) if env.isdigit() else min(os.cpu_count() or 1, 4)
+
+
+def _map_extract(jobs: Iterator[tuple[bytes, str, dict]], n: int) -> Iterator[tuple[list, str | None]]:
+    workers = _workers()
+    if n < PARALLEL_MIN_PAGES or workers < 2 or "fork" not in mp.get_all_start_methods():
+        yield from map(_extract_safe, jobs)
+        return
+    # fork: workers inherit the loaded tagger (no second spaCy start-up per worker)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
+                             initializer=_worker_init) as pool:
+        yield from pool.map(_extract_safe, jobs, chunksize=8)
+
+
+def _worker_init() -> None:
+    """A worker must neither keep the store's write lock nor outlive a killed parent."""
+    from knowledge.store import HELD_LOCK_FDS
+
+    for fd in list(HELD_LOCK_FDS):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:  # Linux: die with the parent (PR_SET_PDEATHSIG = 1), e.g. when it is SIGKILLed
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _extract_safe(job: tuple[bytes, str, dict]) -> tuple[list, str | None]:
+    body, url, source = job
     try:
-        results = extract_html(body or b"", url, source)
+        return extract_html(body, url, source), None
     except Exception as exc:  # a malformed page must not stop the build: record it and go on
-        results, error = [], f"{type(exc).__name__}: {exc}"
+        return [], f"{type(exc).__name__}: {exc}"
+
+
+def _write_page(store: Store, sha: str, key: str, results: list, error: str | None) -> None:
     with store.transaction() as conn:
         conn.execute("DELETE FROM passages WHERE page_sha256 = ? AND rules_version = ?", (sha, key))
         for passage, tags, facts in results:
@@ -146,7 +194,6 @@ def _extract_one(store: Store, sha: str, key: str, url: str, source: dict) -> tu
                              [(pid, f.category, f.value, f.criterion, f.term) for f in facts])
         conn.execute("INSERT OR REPLACE INTO extractions VALUES (?, ?, ?, ?, ?)",
                      (sha, key, utcnow(), len(results), error))
-    return len(results), error
 
 
 # --------------------------------------------------------------------------- reading

@@ -22,6 +22,9 @@ from knowledge.errors import StoreBusy, StoreError
 
 ENV_VAR = "COLLECTOR_DB"
 RUN_STATUSES = ("running", "complete", "partial", "failed", "interrupted")
+# File descriptors of write locks this process holds. A forked worker must close them, or the
+# lock would outlive this process (flock belongs to the open file, which the fork shares).
+HELD_LOCK_FDS: set[int] = set()
 
 
 def utcnow() -> str:
@@ -175,8 +178,10 @@ class Store:
             fh.truncate()
             fh.write(f"{what} (pid {os.getpid()}, since {utcnow()})")
             fh.flush()
+            HELD_LOCK_FDS.add(fh.fileno())
             yield
         finally:
+            HELD_LOCK_FDS.discard(fh.fileno())
             fh.close()
 
     # ------------------------------------------------------------------- blobs
