@@ -42,7 +42,7 @@ WORD = re.compile(r"\w+")
 
 def snapshot_dir(name: str) -> Path:
     here = Path("/tmp/corpus") / name
-    if (here / f"manifest-metaflow.json").exists():
+    if (here / "manifest-metaflow.json").exists():
         return here
     out = Path(tempfile.mkdtemp(prefix="corpus-"))
     with tarfile.open(SHARED / "corpus" / f"{name}.tar.gz") as tar:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import email.utils
 import json
 import mimetypes
-import os
 import socket
 import struct
 import threading

@@ -12,26 +12,12 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from extractors.facts import FACT_VOCABULARY
 from knowledge.errors import UsageError
 
 STATUSES = ("stated", "to_be_tested", "work_in_progress", "not_found")
 
-# Fact categories and value ids shared with the tagger (extractors/patterns/facts.jsonl labels).
-FACT_VOCABULARY: dict[str, tuple[str, ...]] = {
-    "storage_backend": ("local", "s3", "azure-blob", "gcs", "google-drive", "hdfs", "ssh", "sftp", "nfs",
-                        "http", "webdav", "oss", "minio", "database"),
-    "compute_backend": ("aws-batch", "kubernetes", "argo", "airflow", "step-functions", "spark", "databricks",
-                        "sagemaker", "azure-ml", "slurm", "pbs", "lsf", "hive", "ray", "dask", "local"),
-    "environment": ("conda", "pip", "docker", "virtualenv"),
-    "framework": ("pytorch", "tensorflow", "keras", "scikit-learn", "xgboost", "lightgbm", "huggingface",
-                  "fastai", "spark-ml", "onnx"),
-    "language": ("python", "r", "julia", "java", "scala", "cpp"),
-    "ui": ("web-ui", "dashboard", "plots", "cards", "dag-graph", "vscode-extension", "studio"),
-    "serving_target": ("rest-api", "docker", "kubernetes", "sagemaker", "azure-ml", "databricks", "pickle"),
-    "licence": ("apache-2.0", "mit", "bsd"),
-    "pricing": ("free", "paid-tier", "free-tier", "managed-service"),
-}
-
+# Fact categories and value ids are shared with the tagger (extractors/facts.py).
 _CLAIM_KEYS = {"tool", "criterion", "claim", "citations", "status", "facts"}
 _TOOL_KEYS = {"definition", "conclusions", "verdict", "citations"}
 

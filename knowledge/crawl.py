@@ -8,7 +8,6 @@ this side holds the store's write lock for the whole crawl and cleans up after a
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys

@@ -20,10 +20,10 @@ it directly so that review works on any store diff has written.
 from __future__ import annotations
 
 import getpass
-import json
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from knowledge.diff import Flag
 from knowledge.errors import UsageError, unknown_name
 from knowledge.store import Store, utcnow
 
@@ -34,38 +34,13 @@ PENDING = ("open", "uncertain")          # statuses that are still waiting for a
 ADVANCES_REVIEWED_STATE = ("accepted", "dismissed")
 
 
-@dataclass
-class ReviewFlag:
-    """One row of the flags table, payload decoded (same field names as knowledge.diff.Flag)."""
-
-    id: str
-    tool: str
-    criterion: str
-    kind: str
-    rank: int
-    status: str
-    summary: str
-    from_run: int | None
-    to_run: int
-    from_state: str | None
-    to_state: str
-    rules_version: str
-    payload: dict = field(default_factory=dict)
-    created_at: str = ""
-    updated_at: str = ""
-
-    @classmethod
-    def from_row(cls, row) -> "ReviewFlag":
-        d = dict(row)
-        try:
-            payload = json.loads(d.get("payload") or "{}")
-        except ValueError:  # a damaged payload must not hide the flag from review
-            payload = {}
-        d["payload"] = payload if isinstance(payload, dict) else {}
-        return cls(**{k: d.get(k) for k in cls.__dataclass_fields__})
+class ReviewFlag(Flag):
+    """A flag as review shows it: knowledge.diff.Flag, serialised with its raw payload."""
 
     def to_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        d.pop("decision", None)
+        return d
 
 
 @dataclass
