@@ -23,8 +23,10 @@ from rich.text import Text
 from knowledge.errors import CollectorError
 from knowledge.textsafe import safe, safe_obj
 
-out = Console(highlight=False, soft_wrap=True)             # data
-err = Console(stderr=True, highlight=False, soft_wrap=True)  # messages, progress
+# Piped output (logs, schedulers, files) is not squeezed to 80 columns; a terminal sets its own width.
+_WIDTH = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
+out = Console(highlight=False, soft_wrap=True, width=_WIDTH)   # data
+err = Console(stderr=True, highlight=False, soft_wrap=True, width=_WIDTH)  # messages, progress
 
 app = typer.Typer(
     name="collector",
