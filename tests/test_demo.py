@@ -125,8 +125,6 @@ def test_cli_prints_markdown_by_default_and_removes_its_store():
     assert "removed" in result.stderr
 
 
-@pytest.mark.xfail(strict=False, reason="pyproject.toml package-data lacks knowledge/migrations/*.sql: a "
-                   "non-editable install has no schema and every command fails (reported to the lead)")
 def test_installed_package_carries_every_data_file():
     """A fresh (non-editable) install must ship what the code reads at run time: migrations, rules
     data, patterns and the demo's sample sites. Every non-Python file of a package must be matched

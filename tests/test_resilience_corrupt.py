@@ -85,8 +85,6 @@ def test_error_is_short(tmp_path, real_db):
     assert lines[0].startswith("Error:") and len(lines) <= 4, result.stderr
 
 
-@pytest.mark.xfail(strict=False, reason="damage deep inside the file surfaces mid-command as sqlite3.DatabaseError; "
-                   "cli._errors_to_exit_codes prints it without the store's path (reported to the lead)")
 def test_damage_deep_inside_the_file_names_the_store(tmp_path, real_db):
     data = bytearray(real_db)
     for offset in range(len(data) - 4096 * 8, len(data) - 4096, 4096):   # page bodies near the end

@@ -84,6 +84,18 @@ def _kill(pid: int) -> None:
         pass
 
 
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
 def _dead(pid: int) -> bool:
     """Gone, or a zombie nobody reaped yet (an orphan in a container without an init)."""
     try:
@@ -167,8 +179,11 @@ def test_sigkill_during_extraction(site, server, tmp_path):
         # killed once it has started writing: new passage rows exist (committed page by page)
         _wait_for(lambda: _query(db, "SELECT MAX(id) FROM passages")[0][0] > before[0],
                   what="the extraction to write", every=0.005)
+        workers = _children(proc.pid)     # a large rebuild fans out to worker processes
         _kill(proc.pid)
         proc.wait(10)
+        for pid in workers:               # they die with it: none goes on alone
+            _wait_for(lambda: _dead(pid), timeout=10, what=f"extraction worker {pid} to die")
     finally:
         _kill(proc.pid)
     assert proc.returncode == -signal.SIGKILL, "the extraction finished before the kill: the test proves nothing"
