@@ -7,6 +7,7 @@ print() can never corrupt the protocol.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import IO
 
@@ -19,6 +20,11 @@ def set_stream(stream: IO[str] | None) -> None:
 
 
 def emit(event: dict) -> None:
+    """Send one event; a parent that has gone away must not stop the crawl from saving its run."""
+    global _stream
     stream = _stream or sys.stdout
-    stream.write(json.dumps(event, default=str) + "\n")
-    stream.flush()
+    try:
+        stream.write(json.dumps(event, default=str) + "\n")
+        stream.flush()
+    except (BrokenPipeError, ValueError, OSError):
+        _stream = open(os.devnull, "w")  # nobody listens any more; keep crawling and recording

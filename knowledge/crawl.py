@@ -8,6 +8,7 @@ this side holds the store's write lock for the whole crawl and cleans up after a
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -69,6 +70,16 @@ def run_crawl(tools: list[str] | None = None, *, base_urls: list[str] | None = N
         return result
 
 
+def _child_env() -> dict[str, str]:
+    """The crawler's environment: a configured HTTP proxy is used for real sites, never for
+    loopback mirrors (a proxy cannot reach this machine's 127.0.0.1)."""
+    env = dict(os.environ)
+    for name in ("no_proxy", "NO_PROXY"):
+        hosts = [h for h in env.get(name, "").split(",") if h.strip()]
+        env[name] = ",".join(dict.fromkeys(hosts + ["127.0.0.1", "localhost", "::1"]))
+    return env
+
+
 def _run_child(config: dict, emit: Progress) -> tuple[dict[str, int], bool, int, str]:
     """Run `python -m crawler.run`, forwarding its events; returns ({tool: run}, interrupted, rc, stderr)."""
     runs: dict[str, int] = {}
@@ -78,7 +89,8 @@ def _run_child(config: dict, emit: Progress) -> tuple[dict[str, int], bool, int,
         # (Scrapy treats the first as "stop gracefully", a second as "stop now").
         proc = subprocess.Popen([sys.executable, "-m", "crawler.run"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=errfile, text=True, encoding="utf-8",
-                                start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]))
+                                start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]),
+                                env=_child_env())
 
         def stop(signum: int, _frame=None) -> None:
             # First signal: Scrapy finishes the requests in flight and saves; a second: stop now.

@@ -195,7 +195,7 @@ def _systemd(when: When, exe: str, db: str, report: str, crawl_args: list[str]) 
     ])
     return "\n".join([
         f"# collector: weekly crawl + diff + report, {when.text} (local time).",
-        f"# Save the two files below in ~/.config/systemd/user/, then run:",
+        "# Save the two files below in ~/.config/systemd/user/, then run:",
         "#   systemctl --user daemon-reload",
         f"#   systemctl --user enable --now {UNIT}.timer",
         "#   loginctl enable-linger $USER    # keep the timer running while you are logged out",
@@ -213,8 +213,8 @@ def _indent(lines: list[str], spaces: int) -> str:
 def _gitlab(when: When, exe: str, db: str, report: str, crawl_args: list[str], install: str) -> str:
     store_dir = str(Path(db).parent)
     return "\n".join([
-        f"# collector: weekly crawl + diff + report. Add this job to .gitlab-ci.yml, then create a",
-        f"# pipeline schedule (Build > Pipeline schedules > New schedule) with the cron pattern",
+        "# collector: weekly crawl + diff + report. Add this job to .gitlab-ci.yml, then create a",
+        "# pipeline schedule (Build > Pipeline schedules > New schedule) with the cron pattern",
         f"#   {when.cron}",
         "# (that is " + when.text + " in the schedule's time zone). A week with changes fails the job;",
         "# the report is attached to it as an artifact either way.",

@@ -242,7 +242,8 @@ class Store:
 
     def run_snapshot(self, run_id: int) -> list[sqlite3.Row]:
         """Pages as this run holds them: every URL with content (failed ones carry their last
-        good content), with outcome and fetch time. Gone/blocked/out-of-scope pages have none."""
+        good content, as do known pages that now redirect off the site or were left out by the page
+        limit), with outcome and fetch time. Gone and robots-blocked pages have none."""
         return self.conn.execute(
             "SELECT url, path, outcome, change, sha256, fetched_at, http_status, reason FROM fetches "
             "WHERE run_id = ? AND sha256 IS NOT NULL ORDER BY path", (run_id,)).fetchall()
