@@ -366,6 +366,33 @@ def evidence_cmd(
                       markup=False)
 
 
+@command(name="prune")
+def prune_cmd(
+    keep: Annotated[int, typer.Option("--keep", help="Finished crawls to keep per tool (newest first).")] = 8,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say which crawls would go.")] = False,
+    db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Drop old crawls and the page copies only they used, so a weekly store does not grow forever.
+
+    Always kept: the newest --keep crawls per tool, the crawls your reviewed cells and waiting flags
+    point at, and the whole review history.
+    """
+    from knowledge.prune import prune
+
+    with _open_store(db) as store:
+        with store.write_lock("a prune"):
+            stats = prune(store, keep=keep, dry_run=dry_run)
+    if json_out:
+        return print_json(stats)
+    dropped = ", ".join(map(str, stats["runs_dropped"])) or "none"
+    if dry_run:
+        err.print(f"Would drop crawl runs: {dropped} (keeping {stats['runs_kept']}). Nothing was changed.")
+        return
+    err.print(f"Dropped crawl runs: {dropped}; {stats['pages_dropped']} stored page copies and "
+              f"{stats['passages_dropped']} cached passages. Store: {stats['bytes_before'] / 1e6:.1f} MB -> "
+              f"{stats['bytes_after'] / 1e6:.1f} MB.")
+
+
 @command(name="facts")
 def facts_cmd(
     tools: Annotated[Optional[list[str]], typer.Argument(help="Tools to show (default: all).")] = None,

@@ -1,0 +1,68 @@
+"""prune: old crawls go, what reviews and the next diff need stays."""
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from knowledge.evidence import build_evidence, run_evidence
+from knowledge.prune import prune
+from knowledge.store import Store
+
+
+def page(text: str) -> bytes:
+    return f"<html><body><main><h1 id='s'>Storage</h1><p>{text} Push data to an S3 bucket as remote storage.</p>" \
+           f"</main></body></html>".encode()
+
+
+def add_run(store: Store, tool: str, body: bytes) -> int:
+    run = store.start_run(tool, settings={"source": {"content": ["main"], "drop": []}})
+    with store.transaction():
+        sha = store.put_blob(body)
+        store.conn.execute(
+            "INSERT INTO fetches (run_id, url, path, outcome, change, http_status, sha256, fetched_at) "
+            "VALUES (?, 'http://127.0.0.1:9/doc/a', '/doc/a', 'fetched', 'changed', 200, ?, '2026-01-01T00:00:00Z')",
+            (run, sha))
+    store.finish_run(run, "complete")
+    return run
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "k.sqlite") as s:
+        yield s
+
+
+def test_prune_keeps_newest_reviewed_and_flagged_crawls(store):
+    runs = [add_run(store, "dvc", page(f"Week {i}.")) for i in range(5)]
+    build_evidence(store, runs)
+    store.conn.execute("INSERT INTO reviewed_state VALUES ('dvc', 'storage', ?, 'x', NULL, '2026')", (runs[0],))
+    store.conn.execute(
+        "INSERT INTO flags (id, tool, criterion, kind, rank, summary, from_run, to_run, to_state, rules_version, "
+        "payload, status, created_at, updated_at) VALUES ('F1', 'dvc', 'storage', 'wording', 4, 's', ?, ?, 'y', "
+        "'r', '{}', 'open', '2026', '2026')", (runs[1], runs[2]))
+    stats = prune(store, keep=1)
+    assert stats["runs_dropped"] == [runs[3]]
+    left = {r["id"] for r in store.list_runs()}
+    assert left == {runs[0], runs[1], runs[2], runs[4]}
+    assert stats["pages_dropped"] == 1 and stats["passages_dropped"] >= 1
+    # the kept crawls still read, with their evidence cached
+    assert "storage" in {e.criterion for e in run_evidence(store, runs[4], build=False)}
+    assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert store.conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 4
+
+
+def test_dry_run_changes_nothing_and_keep_must_be_positive(tmp_path):
+    db = tmp_path / "k.sqlite"
+    with Store.open(db) as s:
+        for i in range(3):
+            add_run(s, "dvc", page(f"Week {i}."))
+    runner = CliRunner()
+    result = runner.invoke(app, ["prune", "--db", str(db), "--keep", "1", "--dry-run"])
+    assert result.exit_code == 0 and "Would drop crawl runs: 1, 2" in result.stderr
+    with Store.open(db) as s:
+        assert len(s.list_runs()) == 3
+    result = runner.invoke(app, ["prune", "--db", str(db), "--keep", "0"])
+    assert result.exit_code == 2 and "at least 1" in result.stderr
+    result = runner.invoke(app, ["prune", "--db", str(db), "--keep", "1"])
+    assert result.exit_code == 0, result.output
+    with Store.open(db) as s:
+        assert [r["id"] for r in s.list_runs()] == [3]
