@@ -32,7 +32,18 @@ class RobotsMiddleware(RobotsTxtMiddleware):
         return parser
 
 
-class CrawlDelayMiddleware:
+class _CrawlerMiddleware:
+    """Keeps the crawler: these middlewares read the running spider's per-source state."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+
+class CrawlDelayMiddleware(_CrawlerMiddleware):
     """Space request starts per host by the robots.txt Crawl-delay for our user agent.
 
     The spider records each host's delay when Scrapy's robots middleware has parsed robots.txt
@@ -40,12 +51,8 @@ class CrawlDelayMiddleware:
     """
 
     def __init__(self, crawler):
-        self.crawler = crawler
+        super().__init__(crawler)
         self.next_start: dict[str, float] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     async def process_request(self, request: Request) -> None:
         delays = getattr(self.crawler.spider, "crawl_delays", {})
@@ -61,16 +68,9 @@ class CrawlDelayMiddleware:
         return None
 
 
-class ConditionalRequestMiddleware:
+class ConditionalRequestMiddleware(_CrawlerMiddleware):
     """Send the validators stored for a known page: If-None-Match (ETag) and If-Modified-Since
     (the server's own Last-Modified, verbatim), so an unchanged page costs a 304 and no body."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_request(self, request: Request) -> None:
         known = getattr(self.crawler.spider, "known", {}).get(request.meta.get("page"))
@@ -83,16 +83,9 @@ class ConditionalRequestMiddleware:
         return None
 
 
-class RedirectScopeMiddleware:
+class RedirectScopeMiddleware(_CrawlerMiddleware):
     """Do not follow a redirect (HTTP or meta refresh) out of the source's scope: the original URL
     gets an out_of_scope verdict and the outside site is never contacted."""
-
-    def __init__(self, crawler):
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_request(self, request: Request) -> None:
         spider = self.crawler.spider
