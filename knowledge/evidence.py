@@ -15,7 +15,6 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator
 
-from extractors.model import Passage
 from extractors.version import rules_version
 from knowledge.errors import UsageError
 from knowledge.store import Store, utcnow
@@ -114,7 +113,10 @@ def build_evidence(store: Store, run_ids: Iterable[int], *, force: bool = False,
         key = rules_key(source)
         for row in store.run_snapshot(run_id):
             todo.setdefault((row["sha256"], key), (row["url"], source))
-    done = {(r[0], r[1]) for r in store.conn.execute("SELECT page_sha256, rules_version FROM extractions")}
+    keys = sorted({key for _sha, key in todo})
+    done = {(r[0], r[1]) for r in store.conn.execute(   # only this build's rules: old ones pile up
+        f"SELECT page_sha256, rules_version FROM extractions WHERE rules_version IN ({','.join('?' * len(keys))})",
+        keys)}
     stats = {"pages": len(todo), "cached": 0, "extracted": 0, "errors": 0, "passages": 0}
     work = [(sha, key, url, source) for (sha, key), (url, source) in todo.items()
             if force or (sha, key) not in done]
@@ -234,19 +236,6 @@ def run_evidence(store: Store, run_id: int, *, criterion: str | None = None,
     ]
 
 
-def run_facts(store: Store, run_id: int) -> dict[str, dict[str, set[str]]]:
-    """{criterion: {category: {values}}} for a run: the structured facts a scientist compares."""
-    out: dict[str, dict[str, set[str]]] = {}
-    for ev in run_evidence(store, run_id):
-        for f in ev.facts:
-            out.setdefault(f["criterion"], {}).setdefault(f["category"], set()).add(f["value"])
-    return out
-
-
-def passage_from_row(row) -> Passage:
-    return Passage(url=row["url"], anchor=row["anchor"], heading_path=tuple(json.loads(row["heading_path"])),
-                   text=row["text"], position=row["position"])
-
 
 # --------------------------------------------------------------------------- user-facing queries
 def current_run(store: Store, tool: str, run_id: int | None = None):
@@ -260,9 +249,7 @@ def current_run(store: Store, tool: str, run_id: int | None = None):
         if run["tool"] != tool:
             raise UsageError(f"Run {run_id} is a crawl of {run['tool']}, not {tool}.")
         return run
-    run = store.conn.execute(
-        "SELECT * FROM runs WHERE tool = ? AND status IN ('complete', 'partial') ORDER BY id DESC LIMIT 1",
-        (tool,)).fetchone()
+    run = store.latest_finished_run(tool)
     if run is None:
         from knowledge.errors import CollectorError
 
@@ -281,9 +268,8 @@ def facts_for(store: Store, tools: list[str], category: str | None = None) -> li
     """One row per (tool, criterion, category, value) with the passages that state it."""
     rows: dict[tuple, dict] = {}
     for tool in tools:
-        try:
-            run = current_run(store, tool)
-        except Exception:
+        run = store.latest_finished_run(tool)
+        if run is None:   # never crawled: no facts to list
             continue
         for ev in run_evidence(store, run["id"]):
             for f in ev.facts:

@@ -19,7 +19,7 @@ Column meanings:
                      crawled); several are joined with "; "
   citations          the 3 best-scoring passages as "URL#anchor (crawled YYYY-MM-DD)", one a line
   run_id / crawled_at  the crawl read: the tool's latest finished crawl, complete or partial (see
-                     latest_crawl), i.e. the one `collector diff` compares
+                     Store.latest_finished_run), i.e. the one `collector diff` compares
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
     from knowledge.review import cell_reviews, check_tools, known_tools
 
     names = check_tools(store, tools) or _default_tools(store, known_tools(store))
-    runs = {tool: latest_crawl(store, tool) for tool in names}
+    runs = {tool: store.latest_finished_run(tool) for tool in names}
     if not any(runs.values()):
         raise CollectorError(f"No finished crawl in {store.path} for {', '.join(names)}: nothing to report yet.",
                              "Run `collector crawl` first (or `collector demo` to try the whole loop offline).")
@@ -103,15 +103,6 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
         if col not in ("run_id", "passages", "open_flags"):
             df[col] = df[col].map(lambda v: safe("" if v is None else v))
     return df
-
-
-def latest_crawl(store: Store, tool: str):
-    """The crawl the matrix reads: the tool's latest finished one, complete or partial. A partial
-    crawl carries the last good content of pages that failed, so it is a full picture; this is
-    the run `collector diff` compares, so the matrix and the flags speak of the same crawl."""
-    return store.conn.execute(
-        "SELECT * FROM runs WHERE tool = ? AND status IN ('complete', 'partial') ORDER BY id DESC LIMIT 1",
-        (tool,)).fetchone()
 
 
 def _default_tools(store: Store, known: list[str]) -> list[str]:

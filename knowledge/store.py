@@ -235,9 +235,11 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return self.conn.execute(sql, (tool,) if tool else ()).fetchall()
 
-    def latest_complete_run(self, tool: str) -> sqlite3.Row | None:
+    def latest_finished_run(self, tool: str) -> sqlite3.Row | None:
+        """The tool's newest complete or partial crawl: what evidence, diff and report read (a
+        partial crawl carries the last good content of the pages that failed)."""
         return self.conn.execute(
-            "SELECT * FROM runs WHERE tool = ? AND status = 'complete' ORDER BY id DESC LIMIT 1",
+            "SELECT * FROM runs WHERE tool = ? AND status IN ('complete', 'partial') ORDER BY id DESC LIMIT 1",
             (tool,)).fetchone()
 
     def run_snapshot(self, run_id: int) -> list[sqlite3.Row]:
