@@ -115,7 +115,7 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, cons
 @command(name="sources")
 def sources_cmd(sources: SourcesOpt = None, json_out: JsonOpt = False) -> None:
     """List the documentation sources (tools) collector knows, with their roots and scope."""
-    from knowledge.sources import load_sources
+    from knowledge.domain.sources import load_sources
 
     data = [s.to_dict() for s in load_sources(sources).values()]
     if json_out:
@@ -128,7 +128,7 @@ def sources_cmd(sources: SourcesOpt = None, json_out: JsonOpt = False) -> None:
 @command(name="criteria")
 def criteria_cmd(json_out: JsonOpt = False) -> None:
     """List the 15 checklist criteria of the study, with their ids, questions and sub-factors."""
-    from knowledge.checklist import load_checklist
+    from knowledge.domain.checklist import load_checklist
 
     data = [c.__dict__ for c in load_checklist()]
     if json_out:
@@ -196,7 +196,7 @@ def crawl_cmd(
 ) -> None:
     """Crawl the tools' documentation sites into the store (politely, incrementally), then build the
     evidence of the new crawl. Unchanged pages cost a 304 and are not downloaded again."""
-    from knowledge.crawl import run_crawl
+    from knowledge.ops.crawl import run_crawl
 
     bar, on_event = _crawl_progress()
     try:
@@ -239,7 +239,7 @@ def runs_cmd(
     db: DbOpt = None,
 ) -> None:
     """List the crawl history: each run's tool, status, times, page counts and origin."""
-    from knowledge.crawl import list_runs
+    from knowledge.ops.crawl import list_runs
 
     runs = list_runs(tool, limit=limit, db=db)
     if json_out:
@@ -262,7 +262,7 @@ def _open_store(db: Optional[Path], create: bool = False):
 
 
 def _tool_names(sources: Optional[Path] = None) -> list[str]:
-    from knowledge.sources import load_sources
+    from knowledge.domain.sources import load_sources
 
     return list(load_sources(sources))
 
@@ -294,12 +294,12 @@ def extract_cmd(
     Evidence is rebuilt from the pages already in the store, never by re-crawling; `collector crawl`
     does this automatically for the crawl it just made.
     """
-    from knowledge import evidence
+    from knowledge.evidence import build as evidence
 
     if page:
         source = None
         if tool:
-            from knowledge.sources import load_sources
+            from knowledge.domain.sources import load_sources
 
             source = load_sources(sources)[_check_tool(tool, sources)].to_dict()
         result = evidence.extract_page(page, source)
@@ -341,8 +341,8 @@ def evidence_cmd(
     --json prints one object per (passage, criterion): tool, criterion, url (with #anchor),
     heading_path, text, score, terms, facts, run_id, fetched_at (see docs/evidence-json.md).
     """
-    from knowledge import evidence
-    from knowledge.checklist import get_criterion
+    from knowledge.evidence import read as evidence
+    from knowledge.domain.checklist import get_criterion
 
     tool = _check_tool(tool)
     crit = get_criterion(criterion).id if criterion else None
@@ -377,7 +377,7 @@ def prune_cmd(
     Always kept: the newest --keep crawls per tool, the crawls your reviewed cells and waiting flags
     point at, and the whole review history.
     """
-    from knowledge.prune import prune
+    from knowledge.ops.prune import prune
 
     with _open_store(db) as store:
         with store.write_lock("a prune"):
@@ -402,7 +402,7 @@ def facts_cmd(
     db: DbOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """List the structured facts (storage backends, orchestrators, frameworks, ...) per tool, with citations."""
-    from knowledge import evidence
+    from knowledge.evidence import read as evidence
 
     names = [_check_tool(t) for t in tools] if tools else _tool_names()
     with _open_store(db) as store:
@@ -442,8 +442,8 @@ def diff_cmd(
 
     Compares each tool's latest complete crawl with the crawl last reviewed for each criterion (the first time: the earliest crawl), both read with the current rules. Noise (site chrome, whitespace, case, punctuation, version bumps, reordering) is ignored. Failed and possibly-gone pages are listed under crawl health, not as removals. JSON schema: docs/diff-json.md.
     """
-    from knowledge.diff import run_diff
-    from knowledge.diff_render import compare_lines, detail_lines, health_lines, summary_rows
+    from knowledge.diff.engine import run_diff
+    from knowledge.diff.render import compare_lines, detail_lines, health_lines, summary_rows
 
     def progress(run_id: int, done: int, total: int) -> None:
         if done == 0:
@@ -506,9 +506,9 @@ def _review_interactive(
     n note, s skip, b back, q quit, ? help. Each decision is saved at once."""
     if ctx.invoked_subcommand is not None:
         return
-    from knowledge import review
+    from knowledge.review import decisions as review
     from knowledge.errors import UsageError
-    from knowledge.review_session import run_session
+    from knowledge.review.session import run_session
 
     script = script or os.environ.get("COLLECTOR_REVIEW_SCRIPT") == "1"
     if not script and not sys.stdin.isatty() and not sys.stdout.isatty():
@@ -550,7 +550,7 @@ def review_list_cmd(
     json_out: JsonOpt = False,
 ) -> None:
     """List the flags waiting for review (the queue, in order), or all flags with --all."""
-    from knowledge import review
+    from knowledge.review import decisions as review
 
     with _open_store(_group_opt(ctx, "db", db)) as store:
         flags = review.list_flags(store, tool, criterion, include_all=all_flags)
@@ -573,8 +573,8 @@ def review_show_cmd(
     """Show one flag in full: study claim, old and new evidence with word highlights, facts, citations.
 
     Also the crawl dates compared and earlier decisions; --json gives all of it as data."""
-    from knowledge import review
-    from knowledge.review_session import render_flag
+    from knowledge.review import decisions as review
+    from knowledge.review.session import render_flag
 
     with _open_store(_group_opt(ctx, "db", db)) as store:
         if json_out:
@@ -583,7 +583,7 @@ def review_show_cmd(
 
 
 def _decide_cmd(ctx: typer.Context, decision: str, flag_id: str, db, note, reviewer) -> None:
-    from knowledge import review
+    from knowledge.review import decisions as review
 
     with _open_store(_group_opt(ctx, "db", db)) as store:
         d = review.decide(store, flag_id, decision, note=note, reviewer=_group_opt(ctx, "reviewer", reviewer))
@@ -625,7 +625,7 @@ def review_history_cmd(
     db: DbOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Every review decision, oldest first: who decided what, when, with which note, on which crawl."""
-    from knowledge import review
+    from knowledge.review import decisions as review
 
     with _open_store(_group_opt(ctx, "db", db)) as store:
         rows = review.history(store, tool, criterion)
@@ -655,8 +655,8 @@ def demo_cmd(
 ) -> None:
     """Try collector offline in a minute: crawl two versions of bundled sample sites (Metaflow, DVC,
     MLflow) on this computer, diff them and print the comparison report. No internet needed."""
-    from knowledge.demo import follow_up_commands, run_demo
-    from knowledge.report import pick_format
+    from knowledge.ops.demo import follow_up_commands, run_demo
+    from knowledge.report.render import pick_format
 
     bar, on_event = _crawl_progress()
 
@@ -699,7 +699,7 @@ def schedule_cmd(
     The run writes the report every week and exits 1 when `collector diff` finds changes, so the
     group sees a failed job (or a cron mail) and a report to open. See docs/scheduling.md.
     """
-    from knowledge.schedule import render
+    from knowledge.ops.schedule import render
 
     names = [_check_tool(t, sources) for t in tools] if tools else None
     sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install,
@@ -724,7 +724,7 @@ def report_cmd(
 
     Per cell: the study's claim, today's facts and passages, when the evidence last changed, the review
     status, markers for unreviewed changes and missing evidence, and the best citations with crawl dates."""
-    from knowledge import report
+    from knowledge.report import render as report
 
     fmt = report.pick_format(fmt, output)
     with _open_store(db) as store:

@@ -30,8 +30,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from crawler.localserver import LocalServer  # noqa: E402
-from knowledge.crawl import run_crawl  # noqa: E402
-from knowledge.sources import load_sources, select_sources  # noqa: E402
+from knowledge.ops.crawl import run_crawl  # noqa: E402
+from knowledge.domain.sources import load_sources, select_sources  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 
 CORPUS = Path("/work/shared/corpus")

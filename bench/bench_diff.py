@@ -29,9 +29,9 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from knowledge.diff import _Context, _cell_flag, run_diff  # noqa: E402
-from knowledge.evidence import build_evidence  # noqa: E402
-from knowledge.matching import normalise  # noqa: E402
+from knowledge.diff.engine import _Context, _cell_flag, run_diff  # noqa: E402
+from knowledge.evidence.build import build_evidence  # noqa: E402
+from knowledge.diff.matching import normalise  # noqa: E402
 from knowledge.store import Store, utcnow  # noqa: E402
 
 SHARED = Path("/work/shared/corpus")
@@ -259,7 +259,7 @@ def main() -> None:
 
 
 def _criteria() -> list[str]:
-    from knowledge.checklist import criterion_ids
+    from knowledge.domain.checklist import criterion_ids
 
     return criterion_ids()
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from extractors import passages as P  # noqa: E402
 from extractors.html_locate import compiled  # noqa: E402
-from knowledge.sources import load_sources  # noqa: E402
+from knowledge.domain.sources import load_sources  # noqa: E402
 
 SHARED = Path("/work/shared")
 GOLD_SNAPSHOT = "dev-2024-03-01"

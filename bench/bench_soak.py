@@ -36,11 +36,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from crawler.localserver import LocalServer  # noqa: E402
-from knowledge.checklist import criterion_ids  # noqa: E402
-from knowledge.crawl import run_crawl  # noqa: E402
-from knowledge.demo import loopback_without_proxy  # noqa: E402
-from knowledge.diff import run_diff  # noqa: E402
-from knowledge.evidence import run_source, rules_key, run_evidence  # noqa: E402
+from knowledge.domain.checklist import criterion_ids  # noqa: E402
+from knowledge.ops.crawl import run_crawl  # noqa: E402
+from knowledge.ops.demo import loopback_without_proxy  # noqa: E402
+from knowledge.diff.engine import run_diff  # noqa: E402
+from knowledge.evidence.rules import run_source, rules_key  # noqa: E402
+from knowledge.evidence.read import run_evidence  # noqa: E402
 from knowledge.store import Store  # noqa: E402
 
 CORPUS = Path("/work/shared/corpus")

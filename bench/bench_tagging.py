@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from extractors.tagger import get_tagger
-from knowledge.checklist import criterion_ids
+from knowledge.domain.checklist import criterion_ids
 
 GOLD = Path("/work/shared/gold/dev-sections.jsonl")
 CORPUS = Path("/tmp/corpus/dev-2024-03-01")                       # unpacked snapshot, if present
@@ -147,7 +147,7 @@ def corpus_dir() -> Path | None:
 def page_speed(tagger, max_pages: int) -> None:
     """Real pages: passages from extractors.passages, then tag_many per page (CPU time)."""
     from extractors.passages import extract_passages
-    from knowledge.sources import load_sources
+    from knowledge.domain.sources import load_sources
 
     root = corpus_dir()
     if root is None:

@@ -1,6 +1,6 @@
 """Progress events of the crawl subprocess: one JSON object per line on a dedicated stream.
 
-The parent (knowledge/crawl.py) reads them from the child's stdout. `crawler.run` points the
+The parent (knowledge/ops/crawl.py) reads them from the child's stdout. `crawler.run` points the
 stream at the original stdout and sends everything else written to stdout to stderr, so a stray
 print() can never corrupt the protocol.
 """

@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
 
     from crawler.settings import crawl_settings
     from crawler.spider import DocsSpider
-    from knowledge.sources import is_loopback
+    from knowledge.domain.sources import is_loopback
     from knowledge.store import Store
 
     store = Store.open(config["db"])

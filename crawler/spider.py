@@ -1,4 +1,4 @@
-"""One generic documentation spider, configured by a source entry (knowledge.sources.Source).
+"""One generic documentation spider, configured by a source entry (knowledge.domain.sources.Source).
 
 It starts from the roots, the source's sitemaps, robots.txt `Sitemap:` lines and every page the
 store already knows (each is requested again, conditionally), follows in-scope links only, and

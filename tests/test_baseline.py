@@ -7,10 +7,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from knowledge.baseline import FACT_VOCABULARY, STATUSES, baseline_for, load_baseline, tool_summary
-from knowledge.checklist import criterion_ids
+from knowledge.domain.baseline import FACT_VOCABULARY, STATUSES, baseline_for, load_baseline, tool_summary
+from knowledge.domain.checklist import criterion_ids
 from knowledge.errors import UsageError
-from knowledge.sources import load_sources
+from knowledge.domain.sources import load_sources
 
 TOOLS = sorted(load_sources())
 

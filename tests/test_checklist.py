@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from knowledge.checklist import check_criteria, criterion_ids, get_criterion, load_checklist
+from knowledge.domain.checklist import check_criteria, criterion_ids, get_criterion, load_checklist
 from knowledge.errors import UsageError
 
 IDS = ["general", "versioning", "tracking", "pipelines", "scaling", "hpc", "storage", "logging",

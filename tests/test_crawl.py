@@ -10,7 +10,7 @@ import time
 import pytest
 
 from conftest import html, tiny_site, tiny_sources, write_site
-from knowledge.crawl import run_crawl
+from knowledge.ops.crawl import run_crawl
 from knowledge.errors import StoreBusy
 from knowledge.store import Store
 

@@ -76,12 +76,12 @@ def test_unreachable_site_exits_1_with_one_line_per_tool(tmp_path):
 
 
 def test_evidence_failure_after_a_saved_crawl_is_one_message(tmp_path, serve_site, monkeypatch):
-    import knowledge.evidence
+    import knowledge.evidence.build
 
     def broken(*args, **kwargs):
         raise RuntimeError("extractor exploded")
 
-    monkeypatch.setattr(knowledge.evidence, "build_evidence", broken)
+    monkeypatch.setattr(knowledge.evidence.build, "build_evidence", broken)
     server = serve_site(tiny_site(tmp_path / "site"))
     result = runner.invoke(app, ["crawl", "tiny", "--base-url", f"tiny={server.origin}", "--db", str(tmp_path / "c.sqlite"),
                                  "--sources", str(tiny_sources(tmp_path / "s.toml"))])

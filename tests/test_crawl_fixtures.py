@@ -7,7 +7,7 @@ import re
 import pytest
 
 from fixtures.sites import ROOT_PATHS, TOOLS, load_changes, site_root
-from knowledge.crawl import run_crawl
+from knowledge.ops.crawl import run_crawl
 from knowledge.store import Store
 
 

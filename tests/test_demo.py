@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import cli
 from fixtures.sites import load_changes
-from knowledge.demo import DEMO_TOOLS, run_demo
+from knowledge.ops.demo import DEMO_TOOLS, run_demo
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import types
 
 import pytest
 
-from knowledge.diff import get_flag, open_flags, run_diff
+from knowledge.diff.engine import get_flag, open_flags, run_diff
 from knowledge.errors import UsageError
 from knowledge.store import utcnow
 from test_diff_kit import Crawls, Failed, Gone, flag_for, page, use_fixed_extractor
@@ -19,7 +19,7 @@ INTRO = ("Introduction", "This guide explains the project layout.")
 @pytest.fixture
 def crawls(tmp_path, monkeypatch):
     use_fixed_extractor(monkeypatch)
-    monkeypatch.setitem(sys.modules, "knowledge.baseline", None)   # no baseline unless a test sets one
+    monkeypatch.setitem(sys.modules, "knowledge.domain.baseline", None)   # no baseline unless a test sets one
     return Crawls(tmp_path)
 
 
@@ -69,7 +69,7 @@ def test_moved_and_reworded_passages(crawls):
     assert {"op": "insert", "text": "that you configure"} in ops or any(
         o["op"] == "insert" and "configure" in o["text"] for o in ops)
     assert any(o["op"] == "insert" and "default" in o["text"] for o in ops)
-    from knowledge.matching import render_diff
+    from knowledge.diff.matching import render_diff
 
     assert "[-configured-]" in render_diff(ops) and "{+" in render_diff(ops)
 
@@ -179,7 +179,7 @@ def test_accepted_flag_moves_the_baseline_and_all_shows_decision(crawls):
     crawls.run("dvc", {"/doc/s": page(S3)})
     run2 = crawls.run("dvc", {"/doc/s": page(S3, ("More", "Azure remote storage works too."))})
     flag = run_diff(crawls.store).flags[0]
-    # What `collector review accept` does (knowledge.review): decision row, status, reviewed_state.
+    # What `collector review accept` does (knowledge.review.decisions): decision row, status, reviewed_state.
     now = utcnow()
     with crawls.store.transaction() as conn:
         conn.execute("INSERT INTO decisions (flag_id, tool, criterion, decision, note, reviewer, decided_at, to_run, "
@@ -201,7 +201,7 @@ def test_rule_change_does_not_flag(crawls, monkeypatch):
     crawls.run("dvc", {"/doc/s": page(S3, ("More", "Azure remote storage works too."))})
     before = [f.id for f in run_diff(crawls.store).flags]
     crawls.run("dvc", {"/doc/s": page(S3, ("More", "Azure remote storage works too."))})
-    monkeypatch.setattr("knowledge.evidence.rules_version", lambda: "new-rules-0001")
+    monkeypatch.setattr("knowledge.evidence.rules.rules_version", lambda: "new-rules-0001")
     after = run_diff(crawls.store)
     assert [f.id for f in after.flags] == before          # same evidence, same flag, nothing new
     assert len(crawls.flags()) == 1
@@ -212,7 +212,7 @@ def test_rule_change_does_not_flag(crawls, monkeypatch):
 def test_rule_change_alone_never_flags(crawls, monkeypatch):
     crawls.run("dvc", {"/doc/s": page(S3), "/doc/m": page(METRICS)})
     crawls.run("dvc", {"/doc/s": page(S3), "/doc/m": page(METRICS)})
-    monkeypatch.setattr("knowledge.evidence.rules_version", lambda: "new-rules-0002")
+    monkeypatch.setattr("knowledge.evidence.rules.rules_version", lambda: "new-rules-0002")
     assert run_diff(crawls.store).flags == []
 
 
@@ -220,9 +220,9 @@ def test_baseline_contradiction_ranks_second(crawls, monkeypatch):
     claim = types.SimpleNamespace(tool="dvc", criterion="storage", claim="DVC stores data in S3 only.",
                                   citations=["https://dvc.org/doc"], status="current",
                                   facts={"storage_backend": ("s3",)})
-    fake = types.ModuleType("knowledge.baseline")
+    fake = types.ModuleType("knowledge.domain.baseline")
     fake.baseline_for = lambda tool, criterion: claim if (tool, criterion) == ("dvc", "storage") else None
-    monkeypatch.setitem(sys.modules, "knowledge.baseline", fake)
+    monkeypatch.setitem(sys.modules, "knowledge.domain.baseline", fake)
     both = ("Remote storage", "Push to an S3 bucket or to Azure.")
     crawls.run("dvc", {"/doc/s": page(both), "/doc/m": page(METRICS)})
     crawls.run("dvc", {"/doc/s": page(both, ("Tips", "Storage remotes can be listed.")), "/doc/m": page()})

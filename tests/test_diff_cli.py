@@ -19,7 +19,7 @@ FLAG_KEYS = {"id", "tool", "criterion", "kind", "rank", "status", "summary", "fa
 @pytest.fixture
 def crawls(tmp_path, monkeypatch):
     use_fixed_extractor(monkeypatch)
-    monkeypatch.setitem(sys.modules, "knowledge.baseline", None)
+    monkeypatch.setitem(sys.modules, "knowledge.domain.baseline", None)
     return Crawls(tmp_path)
 
 
@@ -94,7 +94,7 @@ def test_scraped_control_characters_are_not_printed(crawls):
 def test_rule_change_rebuilds_evidence_with_a_note_and_no_flags(crawls, monkeypatch):
     crawls.run("dvc", {"/doc/s": page(S3)})
     crawls.run("dvc", {"/doc/s": page(S3)})
-    monkeypatch.setattr("knowledge.evidence.rules_version", lambda: "new-rules-0003")
+    monkeypatch.setattr("knowledge.evidence.rules.rules_version", lambda: "new-rules-0003")
     res = diff(crawls, "--exit-code")
     assert res.exit_code == 0, res.output
     assert "extracting evidence from 1 page(s)" in res.stderr

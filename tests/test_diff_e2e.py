@@ -15,8 +15,8 @@ import pytest
 
 from crawler.localserver import serve
 from fixtures.sites import TOOLS, load_changes, site_root
-from knowledge.crawl import run_crawl
-from knowledge.diff import _Context, run_diff
+from knowledge.ops.crawl import run_crawl
+from knowledge.diff.engine import _Context, run_diff
 from knowledge.store import Store
 
 CHANGES = load_changes()["change"]

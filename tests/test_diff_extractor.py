@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from knowledge.diff import run_diff
+from knowledge.diff.engine import run_diff
 from test_diff_kit import Crawls
 
 STORAGE = ("<h2 id='remote-storage'>Remote storage</h2><p>Configure an Amazon S3 bucket as remote storage, "
@@ -22,7 +22,7 @@ def docs(main: str, nav: str = "Home Docs Blog", stamp: str = "Built 3f2a9c1 on 
 
 @pytest.fixture
 def crawls(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "knowledge.baseline", None)
+    monkeypatch.setitem(sys.modules, "knowledge.domain.baseline", None)
     return Crawls(tmp_path)
 
 

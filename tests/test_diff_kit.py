@@ -2,7 +2,7 @@
 
 `Crawls.run(tool, pages)` stores one crawl run the way the crawler does: one fetch verdict per URL,
 page bodies as blobs, a failed page carrying its last good content forward, a gone page with no
-content. `use_fixed_extractor(monkeypatch)` swaps knowledge.evidence.extract_html for a small,
+content. `use_fixed_extractor(monkeypatch)` swaps knowledge.evidence.build.extract_html for a small,
 deterministic one (h1-h3 sections under <main>, keyword tags, storage-backend facts) so the diff
 tests do not move when the real extractor's rules are tuned.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-import knowledge.evidence as evidence
+import knowledge.evidence.build as evidence
 from extractors.model import Fact, Passage, Tag
-from knowledge.evidence import build_evidence
+from knowledge.evidence.build import build_evidence
 from knowledge.store import Store, utcnow
 
 ORIGINS = {"metaflow": "http://127.0.0.1:8001", "dvc": "http://127.0.0.1:8002", "mlflow": "http://127.0.0.1:8003"}

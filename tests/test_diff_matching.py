@@ -1,7 +1,7 @@
-"""knowledge.matching: noise-free text form, passage matching passes, word diff."""
+"""knowledge.diff.matching: noise-free text form, passage matching passes, word diff."""
 from __future__ import annotations
 
-from knowledge.matching import Item, match_passages, normalise, render_diff, word_diff
+from knowledge.diff.matching import Item, match_passages, normalise, render_diff, word_diff
 
 
 def item(path: str, heading: str, text: str) -> Item:

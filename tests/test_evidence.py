@@ -4,7 +4,9 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import knowledge.evidence as evidence
+import knowledge.evidence.build as evidence
+import knowledge.evidence.rules as evidence_rules
+from knowledge.evidence.read import run_evidence
 from cli import app
 from extractors.model import Fact, Passage, Tag
 from knowledge.store import Store
@@ -48,11 +50,11 @@ def test_evidence_is_cached_per_page_content_and_rules(store, monkeypatch):
     r2 = add_run(store, "dvc", {"/doc/a": PAGE})          # same content in a later crawl
     assert evidence.build_evidence(store, [r1, r2])["extracted"] == 1
     assert len(calls) == 1
-    rows = evidence.run_evidence(store, r2)
+    rows = run_evidence(store, r2)
     assert [(r.criterion, r.citation, r.facts[0]["value"]) for r in rows] == \
         [("storage", "http://127.0.0.1:9/doc/a#store", "s3")]
     # a rules change rebuilds from stored pages (no crawl), once per page content
-    monkeypatch.setattr(evidence, "rules_version", lambda: "other-rules")
+    monkeypatch.setattr(evidence_rules, "rules_version", lambda: "other-rules")
     assert evidence.build_evidence(store, [r1, r2])["extracted"] == 1
     assert len(calls) == 2
 

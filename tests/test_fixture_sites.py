@@ -197,9 +197,9 @@ def test_every_page_has_the_site_shape(version, tool):
 def test_changes_file_is_well_formed():
     kinds = {"capability_added", "capability_removed", "reworded", "moved", "version_bump", "page_added",
              "page_removed", "fetch_error", "boilerplate"}
-    from knowledge.checklist import criterion_ids
+    from knowledge.domain.checklist import criterion_ids
 
-    from knowledge.baseline import FACT_VOCABULARY
+    from knowledge.domain.baseline import FACT_VOCABULARY
 
     for c in CHANGES["change"]:
         assert c["tool"] in TOOLS and c["kind"] in kinds and c["description"]

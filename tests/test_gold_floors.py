@@ -12,7 +12,7 @@ from functools import lru_cache
 from importlib import resources
 
 from extractors.tagger import get_tagger
-from knowledge.checklist import criterion_ids
+from knowledge.domain.checklist import criterion_ids
 
 MARGIN = 0.05   # floors = measured - MARGIN, rounded down to 0.05
 

@@ -14,7 +14,7 @@ import pytest
 
 from extractors import passages as P
 from extractors.passages import extract_passages
-from knowledge.sources import load_sources
+from knowledge.domain.sources import load_sources
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "html"
 SOURCES = load_sources()

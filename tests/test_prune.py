@@ -3,8 +3,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from knowledge.evidence import build_evidence, run_evidence
-from knowledge.prune import prune
+from knowledge.evidence.build import build_evidence
+from knowledge.evidence.read import run_evidence
+from knowledge.ops.prune import prune
 from knowledge.store import Store
 
 

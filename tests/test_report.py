@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import knowledge.report as report
+import knowledge.report.render as report
+from knowledge.report.matrix import COLUMNS, build_matrix
 from cli import app
-from knowledge import review
-from knowledge.checklist import criterion_ids
+from knowledge.review import decisions as review
+from knowledge.domain.checklist import criterion_ids
 from knowledge.store import Store
 from test_review_support import (EVIL, ESCAPES, add_flag, add_run, assert_inert, fake_extractor,  # noqa: F401
                                  study)
@@ -33,7 +34,7 @@ def db(tmp_path, study, fake_extractor):
 
 def matrix(db, tools=None):
     with Store.open(db) as s:
-        return report.build_matrix(s, tools)
+        return build_matrix(s, tools)
 
 
 def cell(df, tool, criterion):
@@ -43,7 +44,7 @@ def cell(df, tool, criterion):
 
 def test_matrix_has_one_row_per_tool_and_criterion_with_stable_columns(db):
     df = matrix(db)
-    assert list(df.columns) == report.COLUMNS
+    assert list(df.columns) == COLUMNS
     assert list(dict.fromkeys(df.tool)) == ["metaflow", "mlflow", "dvc"]
     assert len(df) == 3 * len(criterion_ids())
     assert list(df[df.tool == "mlflow"].criterion) == criterion_ids()
@@ -81,7 +82,7 @@ def test_csv_and_json_load_back_with_pandas_to_the_same_matrix(db):
     back = pd.read_json(io.StringIO(js), orient="records", dtype=False)
     back["run_id"] = back["run_id"].astype("Int64")
     pd.testing.assert_frame_equal(back, df, check_dtype=False)
-    assert json.loads(js)[0].keys() == set(report.COLUMNS)
+    assert json.loads(js)[0].keys() == set(COLUMNS)
 
 
 def test_markdown_matrix_is_criteria_by_tools(db):

@@ -176,7 +176,7 @@ def test_diff_and_report_work_on_odd_content(hostile):
     result = diff(hostile["db"])
     assert result.to_runs
     with Store.open(hostile["db"], create=False) as store:
-        from knowledge.report import make_report
+        from knowledge.report.render import make_report
 
         for fmt in ("md", "html"):
             text = make_report(store, fmt)

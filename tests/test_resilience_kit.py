@@ -58,7 +58,7 @@ def write_robots(root: Path, disallow: list[str] = ()) -> None:
 
 
 def crawl(db: Path, origin: str, **kwargs) -> dict:
-    from knowledge.crawl import run_crawl
+    from knowledge.ops.crawl import run_crawl
 
     kwargs.setdefault("settings", FAST)
     return run_crawl([TOOL], base_urls=[f"{TOOL}={origin}"], db=db, **kwargs)
@@ -72,7 +72,7 @@ def fetch_rows(db: Path, run_id: int) -> dict[str, sqlite3.Row]:
 
 def evidence_by_path(db: Path, run_id: int) -> dict[str, int]:
     """path -> number of (passage, criterion) pairs the run holds for it, under the current rules."""
-    from knowledge.evidence import run_evidence
+    from knowledge.evidence.read import run_evidence
 
     with Store.open(db, create=False) as store:
         counts: dict[str, int] = {}
@@ -82,7 +82,7 @@ def evidence_by_path(db: Path, run_id: int) -> dict[str, int]:
 
 
 def diff(db: Path):
-    from knowledge.diff import run_diff
+    from knowledge.diff.engine import run_diff
 
     with Store.open(db, create=False) as store:
         return run_diff(store, [TOOL])

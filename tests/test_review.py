@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from knowledge import review
+from knowledge.review import decisions as review
 from knowledge.errors import UsageError
 from knowledge.store import Store
 from test_review_support import add_flag, db_rows
@@ -125,7 +125,7 @@ def test_reviewer_name_falls_back_from_option_to_git_to_login(monkeypatch):
 def test_word_highlights_are_coloured_and_scraped_markup_is_escaped():
     from rich.console import Console
 
-    from knowledge.highlight import rich_diff_ops, rich_word_diff
+    from knowledge.review.highlight import rich_diff_ops, rich_word_diff
 
     console = Console(force_terminal=True, color_system="standard", width=200, highlight=False)
     with console.capture() as cap:
@@ -153,7 +153,7 @@ def test_the_table_itself_refuses_anonymous_decisions_and_empty_notes(store):
 
 
 def test_long_unchanged_text_is_shortened_around_each_change():
-    from knowledge.highlight import clip, rich_diff_ops, rich_word_diff
+    from knowledge.review.highlight import clip, rich_diff_ops, rich_word_diff
 
     words = [f"w{i}" for i in range(100)]
     old, new = " ".join(words), " ".join(words[:50] + ["NEW"] + words[50:])

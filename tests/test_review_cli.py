@@ -170,8 +170,8 @@ def test_group_options_before_the_subcommand_are_used(db):
 
 
 def test_a_flag_decided_elsewhere_during_the_session_is_not_shown_again(db, monkeypatch):
-    from knowledge import review as review_lib
-    from knowledge import review_session
+    from knowledge.review import decisions as review_lib
+    from knowledge.review import session as review_session
 
     real = review_session.decide
 

@@ -2,8 +2,8 @@
 so the next `collector diff` flags the cell only when its evidence changes again."""
 import pytest
 
-from knowledge import review
-from knowledge.diff import run_diff
+from knowledge.review import decisions as review
+from knowledge.diff.engine import run_diff
 from knowledge.store import Store
 from test_review_support import add_run, db_rows, fake_extractor, study  # noqa: F401 (fixtures)
 
@@ -58,7 +58,7 @@ def test_uncertain_keeps_the_flag_and_the_old_reviewed_state(store):
 
 
 def test_show_lists_the_terms_that_tagged_each_passage(store):
-    from knowledge.review import describe
+    from knowledge.review.decisions import describe
 
     add_run(store, "mlflow", ["/doc/storage"])
     add_run(store, "mlflow", ["/v2/storage"])

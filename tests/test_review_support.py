@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pytest
 
-import knowledge.evidence as evidence
+import knowledge.evidence.build as evidence
 from extractors.model import Fact, Passage, Tag
 from knowledge.store import Store
 
@@ -42,14 +42,14 @@ STUDY = {("mlflow", "storage"): Claim("mlflow", "storage", "Local file paths, NF
 
 @pytest.fixture
 def study(monkeypatch):
-    """A known study claim per cell, whether or not knowledge.baseline has landed yet (test-only fallback)."""
+    """A known study claim per cell, whether or not knowledge.domain.baseline has landed yet (test-only fallback)."""
     def baseline_for(tool, criterion):
         return STUDY.get((tool, criterion))
     try:
-        import knowledge.baseline as baseline
+        import knowledge.domain.baseline as baseline
     except ImportError:
-        baseline = types.ModuleType("knowledge.baseline")
-        monkeypatch.setitem(sys.modules, "knowledge.baseline", baseline)
+        baseline = types.ModuleType("knowledge.domain.baseline")
+        monkeypatch.setitem(sys.modules, "knowledge.domain.baseline", baseline)
     monkeypatch.setattr(baseline, "baseline_for", baseline_for, raising=False)
     return STUDY
 

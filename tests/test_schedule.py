@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import cli
 from knowledge.errors import UsageError
-from knowledge.schedule import TARGETS, parse_time, render
+from knowledge.ops.schedule import TARGETS, parse_time, render
 
 FAKE = """#!/bin/sh
 # Stands in for `collector`: logs its arguments, fails as told, writes the report file.
@@ -197,7 +197,7 @@ def test_cron_line_end_to_end_with_the_real_collector(tmp_path):
 
     from crawler.localserver import serve
     from fixtures.sites import site_root
-    from knowledge.sources import load_sources
+    from knowledge.domain.sources import load_sources
 
     db, report, sources = tmp_path / "store" / "c.sqlite", tmp_path / "store" / "report.html", tmp_path / "s.toml"
     env = dict(os.environ, no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")

@@ -6,7 +6,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from knowledge.errors import UsageError
-from knowledge.sources import is_loopback, load_sources, rebase, select_sources
+from knowledge.domain.sources import is_loopback, load_sources, rebase, select_sources
 
 runner = CliRunner()
 

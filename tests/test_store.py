@@ -1,4 +1,4 @@
-"""Store-level behaviour of knowledge/store.py: migrations, refusal of damaged or newer files,
+"""Store-level behaviour of knowledge/store/db.py: migrations, refusal of damaged or newer files,
 transactions, the write lock, stale runs, blobs."""
 from __future__ import annotations
 

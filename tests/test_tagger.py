@@ -9,7 +9,7 @@ import pytest
 from extractors.facts import FACT_VOCABULARY
 from extractors.model import Fact, Tag
 from extractors.tagger import Tagger, get_tagger
-from knowledge.checklist import criterion_ids
+from knowledge.domain.checklist import criterion_ids
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ Every line goes through textsafe.safe: passages are scraped text.
 """
 from __future__ import annotations
 
-from knowledge.matching import render_diff
+from knowledge.diff.matching import render_diff
 from knowledge.textsafe import safe
 
 TEXT_LIMIT = 400     # characters of a passage shown in the terminal (--json has the full text)

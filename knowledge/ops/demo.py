@@ -36,7 +36,7 @@ def run_demo(db: Path | str | None = None, *, keep: bool = False, fmt: str = "md
     "crawl_health": {...}, "report": text, "format": fmt, "output": path or None}.
     `progress` receives the crawl's progress events (see knowledge.crawl.run_crawl).
     """
-    from knowledge import report as report_mod
+    from knowledge.report import render as report_mod
 
     say = say or (lambda text: None)
     fmt = report_mod.check_format(fmt)
@@ -72,9 +72,9 @@ def follow_up_commands(db: str) -> list[str]:
 
 # --------------------------------------------------------------------------- the loop
 def _loop(db: Path, sites: Path, fmt: str, say: Say, progress) -> dict:
-    from knowledge.crawl import run_crawl
-    from knowledge.diff import run_diff
-    from knowledge.report import make_report
+    from knowledge.ops.crawl import run_crawl
+    from knowledge.diff.engine import run_diff
+    from knowledge.report.render import make_report
     from knowledge.store import Store
 
     say("collector demo: the whole weekly loop on small sample copies of the Metaflow, DVC and MLflow "

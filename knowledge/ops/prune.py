@@ -14,7 +14,7 @@ history stays readable.
 from __future__ import annotations
 
 from knowledge.errors import UsageError
-from knowledge.evidence import rules_key, run_source
+from knowledge.evidence.rules import rules_key, run_source
 from knowledge.store import Store
 
 

@@ -1,4 +1,4 @@
--- Flags: one per changed tool x criterion cell, from `collector diff` (knowledge/diff.py; the
+-- Flags: one per changed tool x criterion cell, from `collector diff` (knowledge/diff/engine.py; the
 -- payload and every field are documented in docs/diff-json.md). The id is "F" + a hash of the
 -- cell and the two evidence states compared, so re-running diff is idempotent. A newer flag of a
 -- cell supersedes its pending ones ('open'/'uncertain' -> 'superseded'); review sets the status.

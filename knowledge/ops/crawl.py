@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from knowledge.errors import CollectorError, CrawlError, UsageError
-from knowledge.sources import load_sources, select_sources
+from knowledge.domain.sources import load_sources, select_sources
 from knowledge.store import Store
 
 Progress = Callable[[dict], None]
@@ -57,7 +57,7 @@ def run_crawl(tools: list[str] | None = None, *, base_urls: list[str] | None = N
         result = {"db": str(store.path), "runs": summary, "evidence": None}
         good = [r["run"] for r in summary if r["status"] in ("complete", "partial")]
         if evidence and good:
-            from knowledge.evidence import build_evidence
+            from knowledge.evidence.build import build_evidence
 
             emit({"event": "evidence", "done": 0, "total": None})
             try:
@@ -89,7 +89,7 @@ def _run_child(config: dict, emit: Progress) -> tuple[dict[str, int], bool, int,
         # (Scrapy treats the first as "stop gracefully", a second as "stop now").
         proc = subprocess.Popen([sys.executable, "-m", "crawler.run"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=errfile, text=True, encoding="utf-8",
-                                start_new_session=True, cwd=str(Path(__file__).resolve().parents[1]),
+                                start_new_session=True, cwd=str(Path(__file__).resolve().parents[2]),
                                 env=_child_env())
 
         def stop(signum: int, _frame=None) -> None:

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
-from knowledge.report import MARKERS, passages_label, pivot, short, tool_crawls
+from knowledge.report.matrix import MARKERS, passages_label, pivot, short, tool_crawls
 from knowledge.textsafe import safe
 
 CSS = """

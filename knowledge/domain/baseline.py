@@ -74,8 +74,8 @@ def _load(path: str | None) -> Baseline:
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"Baseline file {where} is not valid TOML: {exc}.",
                          "Fix that line; see knowledge/data/baseline.toml for the format.") from None
-    from knowledge.checklist import criterion_ids
-    from knowledge.sources import load_sources
+    from knowledge.domain.checklist import criterion_ids
+    from knowledge.domain.sources import load_sources
 
     tools, criteria = sorted(load_sources()), criterion_ids()
     entries = data.get("claim")

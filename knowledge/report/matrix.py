@@ -1,12 +1,12 @@
-"""The comparison report: the study's tool x criterion matrix, kept current.
+"""The comparison matrix: the study's tool x criterion table, kept current.
 
-`build_matrix()` gives one row per (tool, criterion) with stable columns (COLUMNS); `render()` turns
+`build_matrix()` gives one row per (tool, criterion) with stable columns (COLUMNS); `render.render()` turns
 it into Markdown, a self-contained HTML page, CSV or JSON. CSV and JSON are the long matrix itself
 (load them back with pandas); Markdown and HTML lay it out like the study: criteria as rows, tools
 as columns.
 
 Column meanings:
-  baseline_claim / baseline_status   what the study says for the cell (knowledge.baseline)
+  baseline_claim / baseline_status   what the study says for the cell (knowledge.domain.baseline)
   facts              structured facts in the tool's current crawl, "category: v1, v2; ..."
   passages           passages tagged with the criterion in that crawl
   evidence_changed   crawl date of the newest flag for the cell (the crawl in which `collector diff`
@@ -23,19 +23,15 @@ Column meanings:
 """
 from __future__ import annotations
 
-import html
-from pathlib import Path
-
 import pandas as pd
 
-from knowledge.errors import CollectorError, UsageError, unknown_name
-from knowledge.store import Store, utcnow
+from knowledge.errors import CollectorError
+from knowledge.store import Store
 from knowledge.textsafe import safe
 
 COLUMNS = ["tool", "criterion", "criterion_title", "baseline_claim", "baseline_status", "facts", "passages",
            "evidence_changed", "review_status", "reviewed_at", "open_flags", "marker", "citations",
            "run_id", "crawled_at"]
-FORMATS = ("md", "html", "csv", "json")
 MARKERS = {
     "changed": ("●", "evidence changed since the last review (or the study) and is not reviewed yet"),
     "uncertain": ("?", "a reviewer marked the change uncertain"),
@@ -49,10 +45,10 @@ SHORT_CLAIM = 220   # characters of the study's claim shown in the md/html matri
 # --------------------------------------------------------------------------- the matrix
 def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
     """One row per tool x criterion, in checklist order per tool. Every string is sanitised."""
-    from knowledge.baseline import baseline_for
-    from knowledge.checklist import load_checklist
-    from knowledge.evidence import run_evidence
-    from knowledge.review import cell_reviews, check_tools, known_tools
+    from knowledge.domain.baseline import baseline_for
+    from knowledge.domain.checklist import load_checklist
+    from knowledge.evidence.read import run_evidence
+    from knowledge.review.decisions import cell_reviews, check_tools, known_tools
 
     names = check_tools(store, tools) or _default_tools(store, known_tools(store))
     runs = {tool: store.latest_finished_run(tool) for tool in names}
@@ -107,7 +103,7 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
 
 def _default_tools(store: Store, known: list[str]) -> list[str]:
     """Built-in tools in their file order, then any other tool this store has crawled."""
-    from knowledge.sources import load_sources
+    from knowledge.domain.sources import load_sources
 
     builtin = list(load_sources())
     crawled = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
@@ -148,48 +144,7 @@ def _date(value) -> str:
     return str(value)[:10] if value else ""
 
 
-# --------------------------------------------------------------------------- rendering
-def make_report(store: Store, fmt: str = "md", tools: list[str] | None = None) -> str:
-    """`collector report`: the matrix for these tools, rendered."""
-    check_format(fmt)
-    return render(build_matrix(store, tools), fmt)
-
-
-def pick_format(fmt: str | None, output: Path | None) -> str:
-    """--format, else the output file's extension (.html/.htm, .csv, .json), else Markdown."""
-    if fmt:
-        return check_format(fmt.strip().lower())
-    suffix = output.suffix.lower() if output else ""
-    return {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix, "md")
-
-
-def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise unknown_name("format", fmt, list(FORMATS))
-    return fmt
-
-
-def render(df: pd.DataFrame, fmt: str) -> str:
-    check_format(fmt)
-    if fmt == "csv":
-        return df.to_csv(index=False)
-    if fmt == "json":
-        return df.to_json(orient="records", force_ascii=False, indent=2) + "\n"
-    if fmt == "md":
-        return render_markdown(df)
-    from knowledge.report_html import render_html
-
-    return render_html(df, generated_at=utcnow())
-
-
-def write_report(text: str, path: Path) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"Cannot write the report to {path}: {exc.strerror or exc}.",
-                         "Check the folder exists and is writable, or leave out -o to print it.") from None
-
-
+# --------------------------------------------------------------------------- shared by the renderings
 def tool_crawls(df: pd.DataFrame) -> list[tuple[str, str, object]]:
     """(tool, crawl date, run id) per tool in the matrix, in column order."""
     first = df.drop_duplicates("tool")
@@ -211,57 +166,3 @@ def passages_label(n: int) -> str:
 def short(text: str, limit: int = SHORT_CLAIM) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-# --------------------------------------------------------------------------- markdown
-# Escaped so scraped text cannot add table columns, links, images or code spans; '#' and '_' are
-# left alone (harmless inside a cell, and escaping them would break autolinked URLs).
-_MD_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*[]|"})
-
-
-def md_text(value) -> str:
-    """Scraped text as inert Markdown: sanitised, HTML-escaped, Markdown specials escaped."""
-    text = html.escape(safe(value), quote=False).translate(_MD_SPECIAL)
-    return "<br>".join(line.strip() for line in text.splitlines())
-
-
-def render_markdown(df: pd.DataFrame) -> str:
-    tools, criteria, cells = pivot(df)
-    lines = [f"# Comparison of {', '.join(md_text(t) for t in tools)}", "",
-             f"Generated {utcnow()} by `collector report`. Crawls read:", ""]
-    for tool, crawled, run_id in tool_crawls(df):
-        lines.append(f"- {md_text(tool)}: " + (f"crawl run {run_id} of {md_text(crawled)}"
-                                              if crawled else "never crawled"))
-    lines += ["", "Markers: " + "; ".join(f"{sym} {name} = {text}" for name, (sym, text) in MARKERS.items()), ""]
-    header = ["Criterion"] + [md_text(t) for t in tools]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "---|" * len(header))
-    for cid, title in criteria:
-        row = [f"**{md_text(title)}** ({md_text(cid)})"]
-        for tool in tools:
-            row.append(_md_cell(cells.get((cid, tool))))
-        lines.append("| " + " | ".join(row) + " |")
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _md_cell(r: dict | None) -> str:
-    if r is None:
-        return ""
-    parts = []
-    marks = " ".join(MARKERS[m][0] for m in r["marker"].split("; ") if m in MARKERS)
-    if marks:
-        parts.append(f"**{marks}**")
-    if r["baseline_claim"]:
-        parts.append(f"Study: {md_text(short(r['baseline_claim']))}")
-    if "no-crawl" in r["marker"]:
-        return "<br>".join(parts + ["not crawled yet"])
-    if r["facts"]:
-        parts.append(f"Now: {md_text(r['facts'])}")
-    parts.append(passages_label(r["passages"])
-                 + (f"; changed {md_text(r['evidence_changed'])}" if r["evidence_changed"] else ""))
-    status = md_text(r["review_status"]) + (f" {md_text(r['reviewed_at'][:10])}" if r["reviewed_at"] else "")
-    parts.append(f"Review: {status}" + (f"; {r['open_flags']} open" if r["open_flags"] else ""))
-    parts += [md_text(c) for c in r["citations"].splitlines() if c.strip()]
-    return "<br>".join(parts)
-

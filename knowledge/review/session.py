@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from knowledge.highlight import CONTEXT_WORDS, clip, fact_labels, markup, rich_diff_ops, rich_word_diff
-from knowledge.review import PENDING, ReviewFlag, decide, describe, get_flag
+from knowledge.review.highlight import CONTEXT_WORDS, clip, fact_labels, markup, rich_diff_ops, rich_word_diff
+from knowledge.review.decisions import PENDING, ReviewFlag, decide, describe, get_flag
 from knowledge.textsafe import safe
 
 KEYS = {

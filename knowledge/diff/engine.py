@@ -22,7 +22,7 @@ Pages
 
 Flags
   Every changed cell is one flag. A cell's state is a hash of its normalised evidence (page path,
-  heading path, normalised text, facts), so noise (see knowledge.matching) never changes it and
+  heading path, normalised text, facts), so noise (see knowledge.diff.matching) never changes it and
   the flag id "F" + hash(tool, criterion, from_state, to_state) is stable: running diff again
   finds the same ids. A newer flag for a cell supersedes its older pending flags; a pending flag
   whose cell is back to its reviewed state is superseded too. Ranked by kind:
@@ -35,7 +35,7 @@ API (the JSON form of everything is documented in docs/diff-json.md)
   run_diff(store, tools, criteria, from_run, to_run, include_reviewed, fair) -> DiffResult
   open_flags(store, tools, criteria) -> [Flag]      saved flags with status 'open'
   get_flag(store, flag_id) -> Flag | None
-  Review (knowledge.review) accepts a flag by setting flags.status and writing
+  Review (knowledge.review.decisions) accepts a flag by setting flags.status and writing
   reviewed_state(tool, criterion, run_id=flag.to_run, state=flag.to_state).
 """
 from __future__ import annotations
@@ -46,15 +46,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from knowledge.checklist import check_criteria, criterion_ids
-from knowledge.errors import UsageError, unknown_name
-from knowledge.evidence import Evidence, build_evidence, rules_key, run_evidence
-from knowledge.matching import (Item, counterparts, heading_key, inserted_text, match_passages, norm_hash, normalise,
+from knowledge.diff.matching import (Item, counterparts, heading_key, inserted_text, match_passages, norm_hash, normalise,
                                 word_diff)
+from knowledge.domain.checklist import check_criteria, criterion_ids
+from knowledge.errors import UsageError, unknown_name
+from knowledge.evidence.build import build_evidence
+from knowledge.evidence.model import Evidence
+from knowledge.evidence.read import gone_before, last_good_fetch, run_evidence, run_passages
+from knowledge.evidence.rules import rules_key
 from knowledge.store import Store, utcnow
 
 COMPARABLE = ("complete", "partial")
-CARRIED_OUTCOMES = ("failed", "skipped", "blocked")   # no new content, but not a removal either
 PENDING = ("open", "uncertain")                        # flags still waiting for a person
 REVIEWED = ("accepted", "dismissed", "uncertain")
 KINDS = {"capability": 1, "contradiction": 2, "evidence": 3, "wording": 4}
@@ -218,7 +220,7 @@ def flag_id(tool: str, criterion: str, from_state: str | None, to_state: str) ->
 
 # --------------------------------------------------------------------------- selection
 def _check_tools(store: Store, tools: list[str] | None) -> list[str]:
-    from knowledge.sources import load_sources
+    from knowledge.domain.sources import load_sources
 
     in_store = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
     known = list(dict.fromkeys(list(load_sources()) + in_store))
@@ -448,7 +450,7 @@ def _summary(p: dict) -> str:
 def _baseline(tool: str, criterion: str, facts: set[tuple[str, str]], lost: dict) -> dict | None:
     """The study's claim for the cell, and where the current facts disagree with it."""
     try:
-        from knowledge.baseline import baseline_for
+        from knowledge.domain.baseline import baseline_for
     except ImportError:
         return None
     claim = baseline_for(tool, criterion)
@@ -572,12 +574,13 @@ class _Context:
 
     def rules(self, run_id: int) -> str:
         if run_id not in self._rules:
-            from knowledge.evidence import run_source
+            from knowledge.evidence.rules import run_source
 
             self._rules[run_id] = rules_key(run_source(self.store, run_id)[1])
         return self._rules[run_id]
 
     def raw(self, run_id: int) -> list[Evidence]:
+        """The run's evidence as every view reads it (knowledge.evidence.read.run_evidence)."""
         if run_id not in self._raw:
             report = self.progress
             if report:
@@ -596,62 +599,21 @@ class _Context:
         """Every passage of the run, tagged or not, by place (page path, heading path)."""
         if run_id not in self._places:
             self.raw(run_id)                       # makes sure the run's evidence is built
-            tool = self.store.get_run(run_id)["tool"]
-            rows = self.store.conn.execute(
-                "SELECT f.url, f.path, f.fetched_at, p.id AS pid, p.position, p.anchor, p.heading_path, p.text, "
-                "p.text_hash FROM fetches f JOIN passages p ON p.page_sha256 = f.sha256 AND p.rules_version = ? "
-                "WHERE f.run_id = ?", (self.rules(run_id), run_id)).fetchall()
             by_place: dict[tuple[str, str], list[Item]] = {}
-            for r in rows:
-                e = Evidence(tool=tool, criterion="", url=r["url"], path=r["path"], anchor=r["anchor"],
-                             heading_path=json.loads(r["heading_path"]), text=r["text"], text_hash=r["text_hash"],
-                             score=0.0, terms=[], run_id=run_id, fetched_at=r["fetched_at"],
-                             position=r["position"], passage_id=r["pid"])
+            for e in run_passages(self.store, run_id):
                 it = _item(e)
                 by_place.setdefault(it.place, []).append(it)
             self._places[run_id] = by_place
         return self._places[run_id]
 
     def side(self, run_id: int) -> dict[str, list[Evidence]]:
-        """{criterion: [Evidence]} as this run holds it, pages without a verdict of removal kept."""
-        if run_id in self._sides:
-            return self._sides[run_id]
-        evs = list(self.raw(run_id))
-        for f in self._carried(run_id):
-            src = self._last_content(run_id, f["path"])
-            if src is not None:
-                evs += [e for e in self.raw(src) if e.path == f["path"]]
-        by_crit: dict[str, list[Evidence]] = {}
-        for e in evs:
-            by_crit.setdefault(e.criterion, []).append(e)
-        self._sides[run_id] = by_crit
-        return by_crit
-
-    def _carried(self, run_id: int) -> list:
-        rows = self.store.conn.execute(
-            "SELECT * FROM fetches WHERE run_id = ? AND sha256 IS NULL AND outcome IN "
-            f"({','.join('?' * (len(CARRIED_OUTCOMES) + 1))})", (run_id, *CARRIED_OUTCOMES, "gone")).fetchall()
-        return [r for r in rows if r["outcome"] != "gone" or not self._gone_before(run_id, r["path"])]
-
-    # Pages are identified by path, not URL: the same site crawled through a mirror (--base-url)
-    # has other URLs but the same paths.
-    def _gone_before(self, run_id: int, path: str) -> bool:
-        """Was the page's previous verdict 'gone' too? A failed fetch in between says nothing
-        about whether the page exists, so it is skipped."""
-        run = self.store.get_run(run_id)
-        row = self.store.conn.execute(
-            "SELECT f.outcome FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.path = ? "
-            "AND f.run_id < ? AND r.status != 'running' AND f.outcome != 'failed' ORDER BY f.run_id DESC LIMIT 1",
-            (run["tool"], path, run_id)).fetchone()
-        return bool(row) and row["outcome"] == "gone"
-
-    def _last_content(self, run_id: int, path: str) -> int | None:
-        run = self.store.get_run(run_id)
-        row = self.store.conn.execute(
-            "SELECT f.run_id FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.path = ? "
-            "AND f.run_id < ? AND f.sha256 IS NOT NULL ORDER BY f.run_id DESC LIMIT 1",
-            (run["tool"], path, run_id)).fetchone()
-        return row["run_id"] if row else None
+        """{criterion: [Evidence]} as this run holds it (pages it could not read keep their content)."""
+        if run_id not in self._sides:
+            by_crit: dict[str, list[Evidence]] = {}
+            for e in self.raw(run_id):
+                by_crit.setdefault(e.criterion, []).append(e)
+            self._sides[run_id] = by_crit
+        return self._sides[run_id]
 
     def health(self, run) -> dict:
         """Crawl health of the run used as the new side: pages that failed or may be gone."""
@@ -661,10 +623,11 @@ class _Context:
             entry = {"url": r["url"], "http_status": r["http_status"], "reason": r["reason"],
                      "fetched_at": r["fetched_at"]}
             if r["outcome"] == "failed":
-                entry["evidence_kept"] = bool(r["sha256"]) or self._last_content(run["id"], r["path"]) is not None
+                entry["evidence_kept"] = bool(r["sha256"]) or last_good_fetch(
+                    self.store, run["tool"], r["path"], run["id"]) is not None
                 out["failed"].append(entry)
             elif r["outcome"] == "gone":
-                out["gone" if self._gone_before(run["id"], r["path"]) else "possibly_gone"].append(entry)
+                out["gone" if gone_before(self.store, run["tool"], r["path"], run["id"]) else "possibly_gone"].append(entry)
             elif r["outcome"] in ("skipped", "blocked"):
                 out[r["outcome"]].append(entry)
         out["run_id"] = run["id"]

@@ -1,6 +1,6 @@
 """Review: a person's decisions on diff flags, kept as an append-only audit trail.
 
-Decisions (`decisions` table, see migrations/004_review.sql) are never rewritten: changing one
+Decisions (`decisions` table, see store/migrations/004_review.sql) are never rewritten: changing one
 adds a row, so `history()` shows who decided what, when, on which evidence. The flag's status is
 the latest decision; `reviewed_state` records, per tool x criterion cell, the crawl whose evidence
 a person has seen, so the next `collector diff` flags the cell only when its evidence changes again.
@@ -14,7 +14,7 @@ What each decision does:
              the queue, after all open flags.
   note       a remark only: the status does not change.
 
-The flags table (migrations/003_flags.sql) is the contract with `collector diff`; this module reads
+The flags table (store/migrations/003_flags.sql) is the contract with `collector diff`; this module reads
 it directly so that review works on any store diff has written.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ import getpass
 import subprocess
 from dataclasses import dataclass
 
-from knowledge.diff import Flag
+from knowledge.diff.engine import Flag
 from knowledge.errors import UsageError, unknown_name
 from knowledge.store import Store, utcnow
 
@@ -85,7 +85,7 @@ def reviewer_name(explicit: str | None = None) -> str:
 # --------------------------------------------------------------------------- names
 def known_tools(store: Store) -> list[str]:
     """The built-in sources' tools plus any tool this store has crawled or flagged."""
-    from knowledge.sources import load_sources
+    from knowledge.domain.sources import load_sources
 
     names = set(load_sources())
     for sql in ("SELECT DISTINCT tool FROM runs", "SELECT DISTINCT tool FROM flags"):
@@ -107,7 +107,7 @@ def check_tools(store: Store, tools: list[str] | None) -> list[str] | None:
 
 
 def check_criteria(criteria: list[str] | None) -> list[str] | None:
-    from knowledge.checklist import get_criterion
+    from knowledge.domain.checklist import get_criterion
 
     return [get_criterion(c).id for c in criteria] if criteria else None
 
@@ -135,7 +135,7 @@ def queue(store: Store, tools: list[str] | None = None, criteria: list[str] | No
 
 def _order(flag: ReviewFlag) -> tuple:
     """Most important first: rank, then tool, then the checklist's criterion order (as `collector diff`)."""
-    from knowledge.checklist import criterion_ids
+    from knowledge.domain.checklist import criterion_ids
 
     ids = criterion_ids()
     return (flag.rank, flag.tool, ids.index(flag.criterion) if flag.criterion in ids else len(ids),
@@ -263,7 +263,7 @@ def cell_reviews(store: Store) -> dict[tuple[str, str], Decision]:
 # --------------------------------------------------------------------------- one flag in full
 def baseline_claim(tool: str, criterion: str) -> dict | None:
     """The study's claim for a cell as a plain dict (None when the study says nothing)."""
-    from knowledge.baseline import baseline_for
+    from knowledge.domain.baseline import baseline_for
 
     claim = baseline_for(tool, criterion)
     if claim is None:
@@ -283,7 +283,7 @@ def _plain(value):
 def describe(store: Store, flag_id: str) -> dict:
     """Everything a reviewer needs about one flag: the flag and its evidence payload, the
     criterion's question, the study's claim, the crawl dates compared, and earlier decisions."""
-    from knowledge.checklist import get_criterion
+    from knowledge.domain.checklist import get_criterion
     from knowledge.errors import CollectorError
 
     flag = get_flag(store, flag_id)
@@ -306,7 +306,7 @@ def matched_terms(store: Store, flag: ReviewFlag) -> dict[str, list[str]]:
 
     Read from the evidence `collector diff` already built (nothing is extracted here); a passage
     whose evidence was rebuilt under newer rules since simply has no terms listed."""
-    from knowledge.evidence import run_evidence
+    from knowledge.evidence.read import run_evidence
 
     out: dict[str, list[str]] = {}
     for run_id in (flag.from_run, flag.to_run):

@@ -1,6 +1,6 @@
 """The knowledge store: one SQLite file holding every crawl, page, passage, tag, flag and decision.
 
-Schema changes are ordered, named SQL files in `knowledge/migrations/` (NNN_name.sql), each applied
+Schema changes are ordered, named SQL files in `knowledge/store/migrations/` (NNN_name.sql), each applied
 once inside a transaction and recorded in `_migrations`. A database that carries a migration this
 code does not know was written by a newer collector and is refused rather than damaged.
 """
@@ -42,7 +42,7 @@ def default_db_path() -> Path:
 
 def migrations() -> list[tuple[str, str]]:
     """(name, sql) for every migration shipped with this code, in order."""
-    folder = resources.files("knowledge") / "migrations"
+    folder = resources.files("knowledge.store") / "migrations"
     items = sorted(p for p in folder.iterdir() if p.name.endswith(".sql"))
     return [(p.name[: -len(".sql")], p.read_text(encoding="utf-8")) for p in items]
 
