@@ -474,6 +474,57 @@ def diff_cmd(
         raise typer.Exit(code=1)
 
 
+# ----------------------------------------------------------------------------- claims
+_VERDICT_STYLE = {"stale": "bold red", "extended": "yellow", "holds": "green", "no-claim": "dim"}
+
+
+@command(name="claims")
+def claims_cmd(
+    tools: Annotated[Optional[list[str]], typer.Argument(
+        help="Tools to judge (default: every crawled tool).", metavar="TOOL", show_default=False)] = None,
+    criterion: Annotated[Optional[list[str]], typer.Option(
+        "--criterion", help="Only this criterion (repeat for several; see `collector criteria`).",
+        show_default=False)] = None,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="Judge the crawls as of this run id or date (YYYY-MM-DD): each tool's last finished "
+                        "crawl then.", metavar="RUN|DATE", show_default=False)] = None,
+    full: Annotated[bool, typer.Option("--full", help="Every assertion of every cell with its passages.")] = False,
+    db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Which of the study's findings still hold? Every claim (tool x criterion) judged against the
+    current docs, stale first and most certain first, with the passages that show it.
+
+    Verdicts: stale (the docs contradict the claim: something it names is gone or renamed, a limit
+    or absence it states no longer holds, a list it gives has grown), extended (still true, and the
+    docs show notable things the study did not list), holds, no-claim (the study gave no finding).
+    Works from the first crawl on. --json: one object per cell (schema in docs/claims-json.md).
+    """
+    from knowledge.claims.check import check_claims
+
+    with _open_store(db) as store:
+        result = check_claims(store, tools, criterion, as_of)
+    for note in result.notes:
+        err.print(safe(note), markup=False)
+    if json_out:
+        return print_json([c.to_dict() for c in result.cells])
+    counts = {v: sum(c.verdict == v for c in result.cells) for v in _VERDICT_STYLE}
+    err.print("Judged against " + ", ".join(
+        f"{t} run {r['run_id']} ({_when(r['started_at'])})" for t, r in result.runs.items() if r)
+        + ": " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".", markup=False)
+    table = Table(header_style="bold", show_lines=full)
+    for col in ("#", "tool", "criterion", "verdict", "why", "top citation"):
+        table.add_column(col, overflow="fold")
+    for c in result.cells:
+        top = c.passages[0] if c.passages else None
+        cite = f"{top.url} ({top.crawled_at[:10]})" if top else ""
+        why = c.deciding
+        if full:
+            why = "\n".join([c.deciding] + [f"[{a.status}] {a.text}: {a.reason}" for a in c.assertions])
+        table.add_row(str(c.rank), safe(c.tool), safe(c.criterion),
+                      Text(c.verdict, style=_VERDICT_STYLE.get(c.verdict, "")), Text(safe(why)), Text(safe(cite)))
+    out.print(table)
+
+
 # ----------------------------------------------------------------------------- review
 review_app = typer.Typer(
     help="Review flagged changes, one tool x criterion cell at a time. Without a subcommand: the "

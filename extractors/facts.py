@@ -18,7 +18,13 @@ FACT_VOCABULARY: dict[str, tuple[str, ...]] = {
     "ui": ("web-ui", "dashboard", "plots", "cards", "dag-graph", "vscode-extension", "studio"),
     "serving_target": ("rest-api", "docker", "kubernetes", "sagemaker", "azure-ml", "databricks", "pickle"),
     "licence": ("apache-2.0", "mit", "bsd"),
-    "pricing": ("free", "paid-tier", "free-tier", "managed-service"),
+    "pricing": ("free", "paid-tier", "free-tier", "managed-service", "commercial-support"),
+    # Capabilities a re-evaluator compares across MLOps tools, named generically (not after one
+    # tool's product names): what a claim check counts as notable new evidence of a criterion.
+    "feature": ("model-registry", "access-control", "autologging", "system-metrics", "dataset-tracking",
+                "live-metrics", "experiment-queue", "run-comparison", "event-triggering", "step-caching",
+                "llm-support", "model-evaluation", "experiment-sharing", "ide-integration",
+                "cloud-versioning", "resume", "test-suite", "namespaces", "tags", "notebooks", "python-api"),
 }
 
 

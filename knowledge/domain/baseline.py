@@ -13,12 +13,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from extractors.facts import FACT_VOCABULARY
+from knowledge.domain.assertions import Assertion, parse_assertions
 from knowledge.errors import UsageError
 
 STATUSES = ("stated", "to_be_tested", "work_in_progress", "not_found")
 
 # Fact categories and value ids are shared with the tagger (extractors/facts.py).
-_CLAIM_KEYS = {"tool", "criterion", "claim", "citations", "status", "facts"}
+_CLAIM_KEYS = {"tool", "criterion", "claim", "citations", "status", "facts", "assertion"}
 _TOOL_KEYS = {"definition", "conclusions", "verdict", "citations"}
 
 
@@ -30,6 +31,12 @@ class BaselineClaim:
     citations: tuple[str, ...]
     status: str                                # one of STATUSES
     facts: dict[str, tuple[str, ...]]          # {category: value ids}, categories the claim speaks about
+    assertions: tuple[Assertion, ...] = ()     # the claim as checkable statements (domain/assertions.py)
+
+    @property
+    def has_finding(self) -> bool:
+        """False for "to be tested" / "work in progress": the study gave no finding to check."""
+        return self.status in ("stated", "not_found")
 
 
 @dataclass(frozen=True)
@@ -128,7 +135,8 @@ def _parse_claim(entry: dict, where: str, tools: list[str], criteria: list[str])
     label = f"{where} ({tool} x {criterion})"
     return BaselineClaim(tool=tool, criterion=criterion, claim=entry["claim"].strip(),
                          citations=_urls(entry.get("citations", []), label),
-                         status=status, facts=_facts(entry.get("facts", {}), label))
+                         status=status, facts=_facts(entry.get("facts", {}), label),
+                         assertions=parse_assertions(entry.get("assertion"), label, tool, criterion))
 
 
 def _urls(value, where: str) -> tuple[str, ...]:

@@ -195,3 +195,26 @@ def facts_for(store: Store, tools: list[str], category: str | None = None) -> li
                 if ev.citation not in row["citations"]:
                     row["citations"].append(ev.citation)
     return sorted(rows.values(), key=lambda r: (r["tool"], r["category"], r["value"], r["criterion"]))
+
+
+def runs_as_of(store: Store, tools: list[str], as_of: int | str | None = None) -> dict[str, object]:
+    """{tool: run row} read "as of" a crawl: the tool's latest finished (complete or partial) run
+    with id <= RUN, or started on or before DATE (YYYY-MM-DD[THH:MM]); None for a tool without one.
+    Without `as_of`, each tool's latest finished run."""
+    if as_of is None or as_of == "":
+        return {t: store.latest_finished_run(t) for t in tools}
+    text = str(as_of).strip()
+    if text.isdigit():
+        if store.get_run(int(text)) is None:
+            raise UsageError(f"There is no crawl run {text} in {store.path}.", "See `collector runs` for run ids.")
+        sql, arg = "id <= ?", int(text)
+    else:
+        import re
+
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2})?Z?)?", text):
+            raise UsageError(f"--as-of expects a crawl run id or a date like 2026-03-02, got '{as_of}'.")
+        stamp = text.replace(" ", "T").rstrip("Z")
+        sql, arg = "started_at <= ?", (stamp + "T99" if len(stamp) == 10 else stamp + "Z")
+    return {t: store.conn.execute(
+        f"SELECT * FROM runs WHERE tool = ? AND status IN ('complete', 'partial') AND {sql} "
+        "ORDER BY id DESC LIMIT 1", (t, arg)).fetchone() for t in tools}

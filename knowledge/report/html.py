@@ -34,6 +34,9 @@ td.no-evidence { background: #f7f7f7; color: #777; } .mark.no-evidence { backgro
 td.no-crawl { background: #eee; color: #777; } .mark.no-crawl { background: #777; color: #fff; }
 .st-accepted { color: #2e7d32; } .st-dismissed { color: #8d6e63; } .st-uncertain { color: #8e6bd1; }
 .st-unreviewed { color: #999; }
+.verdict { margin-bottom: .4em; } .v-stale b { color: #c62828; } .v-extended b { color: #b26a00; }
+.v-holds b { color: #2e7d32; } .v-no-claim b { color: #777; }
+.dead { font-size: .85em; color: #8d6e63; margin-bottom: .4em; word-break: break-all; }
 """
 
 
@@ -65,7 +68,8 @@ def render_html(df: pd.DataFrame, *, generated_at: str) -> str:
 <h1>Comparison of {h(", ".join(tools))}</h1>
 <p class="meta">Generated {h(generated_at)} by <code>collector report</code>. Crawls read: {crawls}.</p>
 <p class="legend">{legend}</p>
-<p class="meta">Each cell: the study's claim, the facts found in the current documentation, the number of
+<p class="meta">Each cell: the study's claim and its verdict against today's documentation (stale, extended,
+holds, no-claim; see <code>collector claims</code>), the facts found in the current documentation, the number of
 supporting passages and when the evidence last changed, the review status, and the best citations
 (URL#section, crawl date).</p>
 <table>
@@ -90,6 +94,12 @@ def _cell(r: dict | None) -> str:
     if r["baseline_claim"]:
         status = f" ({h(r['baseline_status'])})" if r["baseline_status"] else ""
         parts.append(f'<div class="claim"><b>Study{status}:</b> {h(short(r["baseline_claim"]))}</div>')
+    if r["claim_verdict"]:
+        parts.append(f'<div class="verdict v-{h(r["claim_verdict"])}"><b>Verdict: {h(r["claim_verdict"])}</b> '
+                     f'<span class="q">{h(short(r["claim_reason"], 200))}</span></div>')
+    dead = [d for d in r["dead_citations"].splitlines() if d.strip()]
+    if dead:
+        parts.append('<div class="dead">Dead study citations: ' + "; ".join(h(d) for d in dead) + "</div>")
     if "no-crawl" in marks:
         parts.append('<div class="status">not crawled yet</div>')
         return f'<td class="{" ".join(marks)}">{"".join(parts)}</td>'

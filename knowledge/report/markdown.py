@@ -50,6 +50,10 @@ def _md_cell(r: dict | None) -> str:
         parts.append(f"**{marks}**")
     if r["baseline_claim"]:
         parts.append(f"Study: {md_text(short(r['baseline_claim']))}")
+    if r["claim_verdict"]:
+        parts.append(f"**Verdict: {md_text(r['claim_verdict'])}** ({md_text(short(r['claim_reason'], 160))})")
+    for dead in r["dead_citations"].splitlines():
+        parts.append(f"Dead study citation: {md_text(dead)}")
     if "no-crawl" in r["marker"]:
         return "<br>".join(parts + ["not crawled yet"])
     if r["facts"]:

@@ -7,6 +7,10 @@ as columns.
 
 Column meanings:
   baseline_claim / baseline_status   what the study says for the cell (knowledge.domain.baseline)
+  claim_verdict      the claim re-judged against the crawl read (knowledge.claims): stale / extended /
+                     holds / no-claim
+  claim_reason       the line that decided the verdict
+  dead_citations     the study's cited URLs for the cell whose page (or #section) is gone, one a line
   facts              structured facts in the tool's current crawl, "category: v1, v2; ..."
   passages           passages tagged with the criterion in that crawl
   evidence_changed   crawl date of the newest flag for the cell (the crawl in which `collector diff`
@@ -29,7 +33,8 @@ from knowledge.errors import CollectorError
 from knowledge.store import Store
 from knowledge.textsafe import safe
 
-COLUMNS = ["tool", "criterion", "criterion_title", "baseline_claim", "baseline_status", "facts", "passages",
+COLUMNS = ["tool", "criterion", "criterion_title", "baseline_claim", "baseline_status", "claim_verdict",
+           "claim_reason", "dead_citations", "facts", "passages",
            "evidence_changed", "review_status", "reviewed_at", "open_flags", "marker", "citations",
            "run_id", "crawled_at"]
 MARKERS = {
@@ -57,6 +62,7 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
                              "Run `collector crawl` first (or `collector demo` to try the whole loop offline).")
     reviews = cell_reviews(store)
     flags = _flag_cells(store)
+    verdicts = _verdicts(store, [t for t in names if runs[t]])
     rows = []
     for tool in names:
         run = runs[tool]
@@ -76,10 +82,14 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
                 marker.append("no-crawl")
             elif not items:
                 marker.append("no-evidence")
+            verdict = verdicts.get((tool, crit.id))
             rows.append({
                 "tool": tool, "criterion": crit.id, "criterion_title": crit.title,
                 "baseline_claim": _text(getattr(base, "claim", "")),
                 "baseline_status": _text(getattr(base, "status", "")),
+                "claim_verdict": verdict.verdict if verdict else "",
+                "claim_reason": verdict.deciding if verdict else "",
+                "dead_citations": "\n".join(_dead_citations(verdict)) if verdict else "",
                 "facts": _facts(items),
                 "passages": len({(e.path, e.position) for e in items}),
                 "evidence_changed": _date(cell_flags.get("changed_at")),
@@ -99,6 +109,20 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
         if col not in ("run_id", "passages", "open_flags"):
             df[col] = df[col].map(lambda v: safe("" if v is None else v))
     return df
+
+
+def _verdicts(store: Store, tools: list[str]) -> dict:
+    """{(tool, criterion): CellVerdict} for the tools' latest finished crawls."""
+    if not tools:
+        return {}
+    from knowledge.claims.check import check_claims
+
+    return {(c.tool, c.criterion): c for c in check_claims(store, tools).cells}
+
+
+def _dead_citations(verdict) -> list[str]:
+    dead = {c["url"]: c for a in verdict.assertions for c in a.cited if c["status"] in ("gone", "section-gone")}
+    return [f"{url} ({'404' if c['status'] == 'gone' else 'section gone'})" for url, c in sorted(dead.items())]
 
 
 def _default_tools(store: Store, known: list[str]) -> list[str]:

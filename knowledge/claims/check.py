@@ -1,0 +1,125 @@
+"""`collector claims`: the study's claims judged against the evidence of the crawls, from the first
+crawl on. Reads the evidence as every view does (knowledge.evidence.read), builds one searchable
+ToolDocs per tool, and asks knowledge.claims.judge for a verdict per cell.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from knowledge.claims.judge import CitedPage, DocPassage, ToolDocs, judge_cell, path_key
+from knowledge.claims.model import CellVerdict, rank_cells
+from knowledge.domain.baseline import baseline_for
+from knowledge.domain.checklist import check_criteria
+from knowledge.errors import CollectorError, unknown_name
+from knowledge.evidence.read import run_evidence, run_pages, run_passages, runs_as_of
+from knowledge.store import Store
+
+
+@dataclass
+class ClaimsResult:
+    cells: list[CellVerdict]
+    runs: dict[str, dict | None]                 # tool -> the run judged (None: never crawled)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"schema": 1, "runs": self.runs, "cells": [c.to_dict() for c in self.cells], "notes": self.notes}
+
+
+def check_claims(store: Store, tools: list[str] | None = None, criteria: list[str] | None = None,
+                 as_of: int | str | None = None) -> ClaimsResult:
+    """Every claim of the given tools (default: every crawled or built-in tool) x criteria, ranked."""
+    crit = check_criteria(criteria)
+    names = _tools(store, tools)
+    runs = runs_as_of(store, names, as_of)
+    if not any(runs.values()):
+        raise CollectorError(f"No finished crawl in {store.path}" + (f" as of {as_of}" if as_of else "")
+                             + ": nothing to judge the claims against.",
+                             "Run `collector crawl` first (or `collector demo` to try it offline).")
+    cells: list[CellVerdict] = []
+    notes = []
+    for tool in names:
+        run = runs[tool]
+        if run is None:
+            notes.append(f"{tool}: no finished crawl" + (f" as of {as_of}" if as_of else "") + "; its claims are "
+                         f"not judged (run `collector crawl {tool}`).")
+            continue
+        docs = tool_docs(store, run)
+        for c in crit:
+            cells.append(judge_cell(tool, c, baseline_for(tool, c), docs))
+    info = {t: (None if r is None else {"run_id": r["id"], "status": r["status"], "started_at": r["started_at"]})
+            for t, r in runs.items()}
+    return ClaimsResult(rank_cells(cells), info, notes)
+
+
+def _tools(store: Store, tools: list[str] | None) -> list[str]:
+    from knowledge.domain.sources import load_sources
+
+    crawled = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
+    known = list(dict.fromkeys(list(load_sources()) + crawled))
+    if not tools:
+        return [t for t in known if t in crawled] or known
+    out = []
+    for t in tools:
+        name = t.strip().lower()
+        if name not in known:
+            raise unknown_name("tool", t, known)
+        out.append(name)
+    return list(dict.fromkeys(out))
+
+
+def tool_docs(store: Store, run) -> ToolDocs:
+    """Every passage of the run (the evidence as of that run), with its tags and facts."""
+    evidence = run_evidence(store, run["id"])
+    tags: dict[int, dict[str, float]] = {}
+    facts: dict[int, set] = {}
+    for e in evidence:
+        tags.setdefault(e.passage_id, {})[e.criterion] = e.score
+        for f in e.facts:
+            facts.setdefault(e.passage_id, set()).add((f["criterion"], f["category"], f["value"]))
+    passages = [DocPassage(e.citation, e.path, tuple(e.heading_path), e.text, e.fetched_at, e.run_id,
+                           tags.get(e.passage_id, {}), facts.get(e.passage_id, set()))
+                for e in run_passages(store, run["id"])]
+    pages = run_pages(store, run["id"])
+    return ToolDocs(run["tool"], passages, len(pages), cited_pages(store, run, pages), run["id"], run["started_at"])
+
+
+# --------------------------------------------------------------------------- the study's citations
+_ID_ATTR = re.compile(rb"""\bid\s*=\s*["']([^"'<>]+)["']""", re.I)
+# Sphinx numbers anonymous targets (id49, toc-entry-3): such ids change with every build, so a
+# missing one says nothing about the section.
+_UNSTABLE_ID = re.compile(r"^(?:id\d+|toc-entry-\d+)$")
+
+
+def cited_pages(store: Store, run, pages=None) -> dict[str, CitedPage]:
+    """For each URL the study cites for this tool: is its page (and section) in this crawl?"""
+    from knowledge.domain.baseline import load_baseline
+
+    pages = pages if pages is not None else run_pages(store, run["id"])
+    by_path = {path_key(p.url): p for p in pages}
+    urls = sorted({u for (tool, _c), claim in load_baseline().items() if tool == run["tool"]
+                   for a in claim.assertions for u in a.cited})
+    out: dict[str, CitedPage] = {}
+    for url in urls:
+        key = path_key(url)
+        fragment = url.split("#", 1)[1] if "#" in url else ""
+        page = by_path.get(key)
+        if page is None:
+            row = store.conn.execute(
+                "SELECT outcome, final_url FROM fetches WHERE run_id = ? AND (path = ? OR path = ?) LIMIT 1",
+                (run["id"], key, key + "/")).fetchone()
+            if row is not None and row["outcome"] == "gone":
+                out[url] = CitedPage(url, "gone", detail="answers 404")
+            elif row is not None and row["final_url"]:
+                out[url] = CitedPage(url, "redirected", row["final_url"])
+            else:
+                out[url] = CitedPage(url, "not-crawled")
+            continue
+        if fragment and not _UNSTABLE_ID.match(fragment):
+            body = store.get_blob(page.sha256) or b""
+            ids = {m.group(1).decode("utf-8", "replace") for m in _ID_ATTR.finditer(body)}
+            if fragment not in ids:
+                out[url] = CitedPage(url, "section-gone", page.url, f"the page has no #{fragment} any more")
+                continue
+        out[url] = CitedPage(url, "present", page.url)
+    return out
