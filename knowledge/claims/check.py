@@ -44,9 +44,12 @@ def check_claims(store: Store, tools: list[str] | None = None, criteria: list[st
             notes.append(f"{tool}: no finished crawl" + (f" as of {as_of}" if as_of else "") + "; its claims are "
                          f"not judged (run `collector crawl {tool}`).")
             continue
-        docs = tool_docs(store, run)
+        claims = {c: baseline_for(tool, c) for c in crit}
+        # A tool the study never covered (one added with --sources) has no claim to judge: its
+        # cells are "no-claim" without reading its evidence.
+        docs = tool_docs(store, run) if any(claims.values()) else _empty_docs(tool, run)
         for c in crit:
-            cells.append(judge_cell(tool, c, baseline_for(tool, c), docs))
+            cells.append(judge_cell(tool, c, claims[c], docs))
     info = {t: (None if r is None else {"run_id": r["id"], "status": r["status"], "started_at": r["started_at"]})
             for t, r in runs.items()}
     return ClaimsResult(rank_cells(cells), info, notes)
@@ -66,6 +69,10 @@ def _tools(store: Store, tools: list[str] | None) -> list[str]:
             raise unknown_name("tool", t, known)
         out.append(name)
     return list(dict.fromkeys(out))
+
+
+def _empty_docs(tool: str, run) -> ToolDocs:
+    return ToolDocs(tool, [], 0, {}, run["id"], run["started_at"])
 
 
 def tool_docs(store: Store, run) -> ToolDocs:
