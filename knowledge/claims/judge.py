@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 from urllib.parse import urlsplit
 
-from knowledge.claims.match import (CUE_WORD, find_mentions, item_key, listed_items, numbers_stated, prefilter, same_item,
+from knowledge.claims.match import (CUE_WORDS, find_mentions, item_key, listed_items, numbers_stated, prefilter, same_item,
                                     term_regex)
 from knowledge.claims.model import AssertionResult, CellVerdict, PassageRef
 from knowledge.domain.assertions import Assertion
@@ -90,11 +90,13 @@ class ToolDocs:
             parts.append(chunk)
             pos += len(chunk) + 1
         self._blob = "\x00".join(parts).lower()
-        # Which passages could call something deprecated at all: only those need a sentence-by-
-        # sentence reading, the others a single search.
-        self.cue = [bool(CUE_WORD.search(chunk)) for chunk in parts]
         self._term_hits: dict[str, list[int]] = {}
         self._cells: dict[str, list[int]] = {}
+        # Which passages could call something deprecated at all: only those need a sentence-by-
+        # sentence reading, the others a single search. One scan of the whole crawl.
+        self.cue = [False] * len(passages)
+        for i in self.hits([CUE_WORDS]):
+            self.cue[i] = True
 
     def hits(self, terms: tuple[str, ...] | list[str]) -> list[int]:
         """Indices of passages whose headings or text may mention one of `terms`: a superset, from

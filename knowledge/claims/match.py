@@ -62,8 +62,9 @@ def _lower_regex(src: str) -> str:
 
 
 # Any word a deprecation cue needs: a passage without one has no deprecated mention.
-CUE_WORD = re.compile(r"deprecat|removed|renamed|replaced|no\s+longer|formerly|previously|discontinu|retired|"
-                       r"supersed|sunset|dropped|\(legacy", re.I)
+CUE_WORDS = (r"re:deprecat|removed|renamed|replaced|no\s+longer|formerly|previously|discontinu|retired|"
+             r"supersed|sunset|dropped|\(legacy")
+CUE_WORD = re.compile(CUE_WORDS[3:], re.I)
 
 
 def sentence_at(text: str, pos: int) -> str:
