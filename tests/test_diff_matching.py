@@ -59,3 +59,26 @@ def test_word_diff_ops_and_rendering():
     assert render_diff(ops) == "Runs are kept for [-thirty-] {+ninety+} days."
     # A version bump inside a reworded passage is not shown as a change.
     assert all(o["op"] == "equal" for o in word_diff("Needs version 2.10.3 now", "Needs version 2.11.0 now"))
+
+
+def test_content_shaped_boilerplate_normalises_away():
+    text = "Compare runs in the UI.\nYour browser does not support the video tag.\nNote\nRuns are kept."
+    assert normalise(text) == normalise("Compare runs in the UI.\nWarning:\nRuns are kept.")
+    assert normalise("Note that runs are kept.") != normalise("Runs are kept.")    # a sentence is content
+    link = ('Try it.\n<a href="https://example.org/nb.ipynb" class="notebook-download-btn">'
+            '<i class="fas fa-download"></i>Download this Notebook</a><br>')
+    assert normalise(link) == normalise("Try it.") == normalise("Try it.\nDownload the Tracking Quickstart Notebook")
+    assert normalise("Returns <mlflow.models.Model object at 0x7f3a2b1c9d10>") == \
+        normalise("Returns <mlflow.models.Model object at 0x10a4e2f50>")
+    assert normalise("Returns <mlflow.models.Model object>") != normalise("Returns <mlflow.pyfunc.Model object>")
+    # The word diff shown leaves it out too: only the real edit is marked.
+    ops = word_diff("Runs are kept.\nYour browser does not support the video tag.",
+                    "Runs are kept for a week.\nAttention!")
+    assert ops == [{"op": "equal", "text": "Runs are kept"}, {"op": "insert", "text": "for a week."}]
+
+
+def test_unchanged_pairs_are_returned_for_callers_that_count_them():
+    old = [item("/doc/a", "a", "Same text here."), item("/doc/b", "b", "Other text.")]
+    new = [item("/doc/a", "a", "Same text here."), item("/doc/b", "b", "Other text, reworded quite a lot now.")]
+    m = match_passages(old, new)
+    assert [(o.path, n.path) for o, n in m.unchanged] == [("/doc/a", "/doc/a")]
