@@ -31,7 +31,7 @@ def test_capability_change_is_flagged_under_its_criterion(crawls):
     result = run_diff(crawls.store)
     assert [(f.tool, f.criterion) for f in result.flags] == [("dvc", "storage")]
     flag = result.flags[0]
-    assert flag.kind == "capability" and flag.rank == 1
+    assert flag.kind == "capability" and flag.rank == 2
     assert flag.facts_gained == {"storage_backend": ["azure-blob", "gcs"]}
     assert flag.facts_lost == {}
     assert [a["url"] for a in flag.added] == ["http://127.0.0.1:8002/doc/storage#other-clouds"]
@@ -104,18 +104,62 @@ def test_pages_are_matched_by_path_across_mirrors(crawls):
     assert result.crawl_health["dvc"]["failed"][0]["evidence_kept"]
 
 
-def test_gone_once_is_possibly_gone_twice_is_removed(crawls):
+def test_gone_once_is_possibly_removed_the_same_week_and_confirmed_by_the_next_crawl(crawls):
     crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
     crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})
     once = run_diff(crawls.store)
-    assert once.flags == []
+    [flag] = once.flags
+    assert (flag.criterion, flag.kind, flag.rank) == ("storage", "possibly_removed", 6)
+    assert flag.removed == [] and flag.facts_lost == {}
+    [maybe] = flag.possibly_removed
+    assert maybe["url"] == "http://127.0.0.1:8002/doc/storage#remote-storage" and maybe["gone_since"]
+    assert flag.payload["facts_possibly_lost"] == {"storage_backend": ["s3"]}
+    assert "?1 possibly removed" in flag.summary
     assert [p["url"] for p in once.crawl_health["dvc"]["possibly_gone"]] == ["http://127.0.0.1:8002/doc/storage"]
     crawls.run("dvc", {"/doc/storage": Gone(410), "/doc/metrics": page(METRICS)})
     twice = run_diff(crawls.store)
-    flag = flag_for(twice, "dvc", "storage")
-    assert flag is not None and [r["url"] for r in flag.removed] == ["http://127.0.0.1:8002/doc/storage#remote-storage"]
-    assert flag.facts_lost == {"storage_backend": ["s3"]} and flag.kind == "capability"
+    confirmed = flag_for(twice, "dvc", "storage")
+    assert confirmed.id == flag.id and confirmed.status == "open"       # the same flag, now confirmed
+    assert [r["url"] for r in confirmed.removed] == ["http://127.0.0.1:8002/doc/storage#remote-storage"]
+    assert confirmed.removed[0]["gone"]["since"] == maybe["gone_since"] and confirmed.possibly_removed == []
+    assert confirmed.facts_lost == {"storage_backend": ["s3"]} and confirmed.kind == "capability"
     assert [p["url"] for p in twice.crawl_health["dvc"]["gone"]] == ["http://127.0.0.1:8002/doc/storage"]
+
+
+def test_a_removal_seen_and_accepted_is_not_flagged_again_when_confirmed(crawls):
+    crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
+    run2 = crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})
+    [flag] = run_diff(crawls.store).flags
+    _accept(crawls, flag, run2)
+    crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})
+    assert run_diff(crawls.store).flags == []
+
+
+def test_a_page_back_after_one_404_withdraws_the_possible_removal(crawls):
+    crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
+    run2 = crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})
+    [flag] = run_diff(crawls.store).flags
+    crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
+    assert run_diff(crawls.store).flags == []                       # pending flag withdrawn
+    assert get_flag(crawls.store, flag.id).status == "superseded"
+    # Seen and accepted as possibly removed, then back: the passage is restored, not added.
+    crawls.run("dvc", {"/doc/storage": Gone(404), "/doc/metrics": page(METRICS)})
+    [again] = run_diff(crawls.store).flags
+    _accept(crawls, again, again.to_run)
+    crawls.run("dvc", {"/doc/storage": page(S3), "/doc/metrics": page(METRICS)})
+    [back] = run_diff(crawls.store).flags
+    assert back.added == [] and [r["url"] for r in back.restored] == [
+        "http://127.0.0.1:8002/doc/storage#remote-storage"]
+    assert back.kind == "capability" and back.facts_gained == {"storage_backend": ["s3"]}
+    assert run2 < again.to_run
+
+
+def _accept(crawls, flag, run_id):
+    """`collector review accept`: the flag's crawl becomes the cell's reviewed state."""
+    from knowledge.review.decisions import decide
+
+    assert flag.to_run == run_id
+    decide(crawls.store, flag.id, "accepted", reviewer="Ada")
 
 
 def test_a_failed_fetch_between_two_404s_does_not_reset_the_count(crawls):
@@ -137,7 +181,7 @@ def test_facts_rank_first_then_evidence_then_wording(crawls):
     result = run_diff(crawls.store)
     assert [(f.criterion, f.kind) for f in result.flags] == [
         ("storage", "capability"), ("tracking", "evidence"), ("scaling", "wording")]
-    assert [f.rank for f in result.flags] == [1, 3, 4]
+    assert [f.rank for f in result.flags] == [2, 3, 4]
     storage = result.flags[0]
     assert storage.facts_gained == {"storage_backend": ["azure-blob"]}
     assert storage.facts_lost == {"storage_backend": ["s3"]}
@@ -216,7 +260,7 @@ def test_rule_change_alone_never_flags(crawls, monkeypatch):
     assert run_diff(crawls.store).flags == []
 
 
-def test_baseline_contradiction_ranks_second(crawls, monkeypatch):
+def test_disagreeing_with_the_study_is_context_not_a_kind(crawls, monkeypatch):
     claim = types.SimpleNamespace(tool="dvc", criterion="storage", claim="DVC stores data in S3 only.",
                                   citations=["https://dvc.org/doc"], status="current",
                                   facts={"storage_backend": ("s3",)})
@@ -227,10 +271,13 @@ def test_baseline_contradiction_ranks_second(crawls, monkeypatch):
     crawls.run("dvc", {"/doc/s": page(both), "/doc/m": page(METRICS)})
     crawls.run("dvc", {"/doc/s": page(both, ("Tips", "Storage remotes can be listed.")), "/doc/m": page()})
     result = run_diff(crawls.store)
-    assert [(f.criterion, f.kind, f.rank) for f in result.flags] == [
-        ("storage", "contradiction", 2), ("tracking", "evidence", 3)]
-    base = result.flags[0].payload["baseline"]
+    # The docs disagreed with the study before this change too: the kind says what changed.
+    assert sorted((f.criterion, f.kind, f.rank) for f in result.flags) == [
+        ("storage", "evidence", 3), ("tracking", "evidence", 3)]
+    storage = flag_for(result, "dvc", "storage")
+    base = storage.payload["baseline"]
     assert base["docs_not_in_baseline"] == {"storage_backend": ["azure-blob"]} and base["contradicts"]
+    assert storage.claim is None
 
 
 def test_run_selection_and_explicit_runs(crawls):
@@ -276,3 +323,140 @@ def test_unknown_names_are_usage_errors(crawls):
     with pytest.raises(UsageError) as exc:
         run_diff(crawls.store, criteria=["storag"])
     assert "storage" in exc.value.hint
+
+
+# --------------------------------------------------------------------------- moves (issue 12, items 1-2)
+def _site(prefix: str, extra: dict | None = None) -> dict:
+    """Six pages of a docs site under `prefix` (a site move changes only the prefix)."""
+    pages = {f"{prefix}/guide/{name}": page((name.title(), f"The {name} guide explains remote storage for {name} "
+                                                         f"projects in some detail."))
+             for name in ("alpha", "beta", "gamma", "delta", "epsilon")}
+    pages[prefix or "/"] = page(S3)
+    pages.update(extra or {})
+    return pages
+
+
+def test_a_site_wide_move_is_one_crawl_health_line_and_no_flag(crawls):
+    crawls.run("dvc", _site("/doc"))
+    moved = _site("")
+    crawls.run("dvc", {**moved, **{path: Gone(404) for path in _site("/doc")}})
+    result = run_diff(crawls.store)
+    assert result.flags == []
+    [mv] = result.crawl_health["dvc"]["moved"]
+    assert (mv["from"], mv["to"], mv["pages"]) == ("/doc/", "/", 6)
+    assert ["/doc", "/"] in mv["paths"]
+    assert all(p.get("moved_to") for p in result.crawl_health["dvc"]["possibly_gone"])
+    # The old addresses 404 again: still no flag, and no removal.
+    crawls.run("dvc", {**moved, **{path: Gone(404) for path in _site("/doc")}})
+    assert run_diff(crawls.store).flags == []
+
+
+def test_a_real_change_after_a_site_move_is_flagged_alone(crawls):
+    crawls.run("dvc", _site("/doc"))
+    changed = _site("", {"/guide/beta": page(("Beta", "The beta guide explains Azure remote storage for beta "
+                                                      "projects in some detail."))})
+    crawls.run("dvc", {**changed, **{path: Gone(404) for path in _site("/doc")}})
+    [flag] = run_diff(crawls.store).flags
+    assert flag.criterion == "storage" and flag.added == [] and flag.removed == [] and flag.moved == []
+    [ch] = flag.changed
+    assert ch["url"].endswith("/guide/beta#beta") and ch["old_url"].endswith("/doc/guide/beta#beta")
+    assert flag.payload["site_moves"] == [{"from": "/doc/", "to": "/", "passages": 5}]
+    assert flag.facts_gained == {"storage_backend": ["azure-blob"]}
+
+
+def test_text_that_exists_elsewhere_is_moved_never_added_or_removed(crawls):
+    moving = ("Caching", "The remote cache keeps every version of the storage files you push.")
+    crawls.run("dvc", {"/doc/a": page(S3, moving), "/doc/b": page(INTRO), "/doc/c": page(moving)})
+    # /doc/a answers 404 once (possibly gone); its passages are live elsewhere now.
+    crawls.run("dvc", {"/doc/a": Gone(404), "/doc/b": page(INTRO, moving, S3), "/doc/c": page(moving)})
+    [flag] = run_diff(crawls.store).flags
+    assert flag.added == [] and flag.removed == [] and flag.possibly_removed == []
+    assert sorted((m["old_url"].rsplit("/", 1)[-1], m["url"].rsplit("/", 1)[-1]) for m in flag.moved) == [
+        ("a#caching", "b#caching"), ("a#remote-storage", "b#remote-storage")]
+    assert flag.kind == "wording"
+
+
+def test_an_accepted_cross_page_move_is_not_flagged_again_next_week(crawls):
+    # Issue 12, item 2: identity follows the passage across pages and across weeks.
+    moving = ("Caching", "The remote cache keeps every version of the storage files you push.")
+    crawls.run("dvc", {"/doc/a": page(S3, moving), "/doc/b": page(INTRO)})
+    run2 = crawls.run("dvc", {"/doc/a": Gone(404), "/doc/b": page(INTRO, moving),
+                              "/doc/s": page(S3)})
+    [flag] = run_diff(crawls.store).flags
+    assert {m["url"].rsplit("/", 1)[-1] for m in flag.moved} == {"b#caching", "s#remote-storage"}
+    _accept(crawls, flag, run2)
+    crawls.run("dvc", {"/doc/a": Gone(404), "/doc/b": page(INTRO, moving), "/doc/s": page(S3)})
+    assert run_diff(crawls.store).flags == []
+
+
+def test_a_passage_copied_from_another_page_is_moved_not_added(crawls):
+    crawls.run("dvc", {"/doc/a": page(S3), "/doc/b": page(INTRO)})
+    crawls.run("dvc", {"/doc/a": page(S3), "/doc/b": page(INTRO, S3)})
+    [flag] = run_diff(crawls.store).flags
+    assert flag.added == [] and [(m["old_url"][-17:], m["url"][-17:]) for m in flag.moved] == [
+        ("/a#remote-storage", "/b#remote-storage")]
+
+
+# --------------------------------------------------------------------------- kinds (issue 12, items 4-5)
+LONG = ("Runners", "The runner is experimental and runs a batch job on a cluster of machines with many workers.")
+
+
+def test_capability_comes_from_the_changed_words_not_the_whole_passage(crawls):
+    crawls.run("dvc", {"/doc/k": page(LONG)})
+    crawls.run("dvc", {"/doc/k": page(("Runners", LONG[1].replace("many workers", "many more workers")))})
+    flag = flag_for(run_diff(crawls.store), "dvc", "scaling")
+    assert flag.kind == "wording" and flag.payload["cues"] == []          # 'experimental' was there before
+    crawls.run("dvc", {"/doc/k": page(("Runners", LONG[1].replace("is experimental and ", "")))})
+    flag = flag_for(run_diff(crawls.store), "dvc", "scaling")
+    assert flag.kind == "capability" and flag.payload["cues_removed"] == ["experimental"]
+    assert flag.changed[0]["cues_removed"] == ["experimental"]
+
+
+def test_deleting_news_words_is_not_a_capability_change(crawls):
+    news = ("News", "The cluster runner now supports batch jobs. Release notes follow below for the team.")
+    crawls.run("dvc", {"/doc/k": page(news)})
+    crawls.run("dvc", {"/doc/k": page(("News", "The cluster runner runs batch jobs. Release notes follow below "
+                                               "for the team."))})
+    flag = flag_for(run_diff(crawls.store), "dvc", "scaling")
+    assert flag.kind == "wording" and flag.payload["cues_removed"] == []
+
+
+def test_reference_material_ranks_below_prose(crawls):
+    api = ("run_batch", "run_batch(cluster=None, workers=4, image=None, queue_name='default') Submit a batch "
+                        "job to the cluster. Args: cluster: name. workers: int. image: str. queue_name: str.")
+    serve = ("Serving", "Deploy the model to a server and serve predictions over HTTP for every client.")
+    crawls.run("dvc", {"/doc/api-reference/batch": page(api), "/doc/serve": page(serve)})
+    crawls.run("dvc", {"/doc/api-reference/batch": page((api[0], api[1].replace("workers=4", "workers=8")
+                                                          + " This is deprecated.")),
+                       "/doc/serve": page(("Serving", serve[1].replace("every client", "each client")))})
+    result = run_diff(crawls.store)
+    assert [(f.criterion, f.kind, f.rank) for f in result.flags] == [("serving", "wording", 4),
+                                                                      ("scaling", "reference", 5)]
+    [ch] = flag_for(result, "dvc", "scaling").changed
+    assert ch["reference"] and ch["cues"] == ["deprecated"]       # listed, but not a capability flag
+    [prose] = flag_for(result, "dvc", "serving").changed
+    assert prose["reference"] is False and prose["importance"] > ch["importance"]
+
+
+def test_content_shaped_boilerplate_never_flags(crawls):
+    crawls.run("dvc", {"/doc/k": page(("Runners", "A batch job runs on the cluster.\nYour browser does not "
+                                                  "support the video tag.\nNote\nWorkers scale out.")),
+                       "/doc/n": page(("Notebook", "Track each experiment metric.\nDownload this Notebook"))})
+    crawls.run("dvc", {"/doc/k": page(("Runners", "A batch job runs on the cluster.\nWarning\nWorkers scale "
+                                                  "out.")),
+                       "/doc/n": page(("Notebook", 'Track each experiment metric.\n<a href="x.ipynb" '
+                                                   'class="notebook-download-btn">Download the Tracking '
+                                                   'Notebook</a><br>'))})
+    assert run_diff(crawls.store).flags == []
+
+
+def test_a_claim_block_makes_the_flag_a_contradiction_ranked_first():
+    from knowledge.diff.engine import KINDS, _kind
+
+    payload = {k: [] for k in ("added", "removed", "changed", "moved", "possibly_removed", "restored",
+                               "cues", "cues_removed")}
+    payload.update(facts_gained={}, facts_lost={})
+    assert _kind(dict(payload, changed=[{"reference": False}])) == "wording"
+    claim = {"verdict": "contradicted", "assertions": [{"text": "S3 only", "status": "contradicted"}],
+             "summary_line": "The study says S3 only; the docs now list Azure too."}
+    assert _kind(dict(payload, claim=claim)) == "contradiction" and KINDS["contradiction"] == min(KINDS.values())

@@ -118,12 +118,15 @@ def test_robots_newly_disallows_a_known_page(site, store):
 
 
 def test_page_gone_once_then_again(site, store):
-    """404 once: possibly gone, evidence kept, no flag. 404 on the next crawl too: removed."""
+    """404 once: possibly gone, evidence kept, shown as "possibly removed" only (issue 12), never as
+    removed. 404 on the next crawl too: removed."""
     _fault(site, "/p1", {"status": 404})
     run = crawl(store, site["server"].origin)["runs"][0]
     assert fetch_rows(store, run["run"])["/p1"]["outcome"] == "gone"
     first = diff(store)
-    assert removed_paths(first) == set() and first.flags == []
+    assert removed_paths(first) == set()
+    assert first.flags and {f.kind for f in first.flags} == {"possibly_removed"}
+    assert {e["url"].split("#")[0].rsplit("/", 1)[-1] for f in first.flags for e in f.possibly_removed} == {"p1"}
     assert [e["url"] for e in first.crawl_health["metaflow"]["possibly_gone"]] == [
         f"{site['server'].origin}/p1"]
     crawl(store, site["server"].origin)

@@ -12,24 +12,47 @@ What is compared
 Both sides are read with the current rules (knowledge.evidence.run_evidence builds what is
 missing), so a rule change never shows as a docs change.
 
-Pages
+Pages (what knowledge.evidence.read.run_pages says a run stands for)
   failed (and skipped/blocked) without content: their last good content is carried forward ->
-      no change, listed under crawl health.
-  gone (404/410) once: "possibly gone" -> content carried forward, listed under crawl health.
-  gone on two consecutive crawls of the tool (this run and the page's previous verdict, failed
-      fetches in between skipped): confirmed gone -> its passages are removed evidence.
-  no verdict at all in the run (not reached, out of scope): no content -> removed.
+      no change, listed under crawl health. Failed fetches never count as removals.
+  gone (404/410) once: "possibly gone". Its content stays in the run's evidence (every view shows
+      it), but the diff reads the page as not live: its passages that exist nowhere else are
+      "possibly removed (404 since DATE; confirmed on the next crawl)", ranked below content
+      changes. The cell's state leaves the page out, so the next crawl confirms the removal
+      without a new flag (a pending flag keeps its id; its entries become `removed`), or withdraws
+      it (the page is back: the cell returns to its state, or the passages show as `restored`).
+  gone on two consecutive crawls of the tool (failed fetches in between skipped), or no verdict
+      at all in the run (not reached, out of scope): no content -> its passages are removed.
+
+Identity of a passage (knowledge.diff.matching, then here)
+  Passages are matched by place and normalised text, then by text anywhere, then by similar words
+  (see matching.py). A site-wide prefix move (knowledge.diff.moves: /doc/x -> /x for many pages)
+  maps old addresses onto new ones before matching, so those passages are unchanged, and the move
+  is one crawl-health line. What is left then follows the text across pages and weeks: a new
+  passage whose normalised text exists anywhere in the older crawl is `moved` (or `restored`,
+  when it is back on a page that had answered 404 once), never `added`; a passage gone from its
+  place whose text is still somewhere in the newer crawl is `moved`, never `removed`.
 
 Flags
-  Every changed cell is one flag. A cell's state is a hash of its normalised evidence (page path,
-  heading path, normalised text, facts), so noise (see knowledge.diff.matching) never changes it and
-  the flag id "F" + hash(tool, criterion, from_state, to_state) is stable: running diff again
-  finds the same ids. A newer flag for a cell supersedes its older pending flags; a pending flag
-  whose cell is back to its reviewed state is superseded too. Ranked by kind:
-    1 capability     facts gained/lost, or added/changed text with a capability cue word
-    2 contradiction  the cell's facts disagree with the study's baseline claim
-    3 evidence       passages added or removed (incl. passages that gained/lost the criterion)
-    4 wording        passages reworded or moved only
+  Every changed cell is one flag. A cell's state is a hash of its live normalised evidence (page
+  path, heading path, normalised text, facts), so noise (see knowledge.diff.matching) never changes
+  it and the flag id "F" + hash(tool, criterion, from_state, to_state) is stable: running diff
+  again finds the same ids. A newer flag for a cell supersedes its older pending flags; a pending
+  flag whose cell is back to its reviewed state is superseded too; a cell whose only change is a
+  site move is not flagged. Kinds, ranked (knowledge.diff.weigh says what counts as reference
+  material and where capability words count):
+    1 contradiction     the change changes the status of one of the study's claims: the flag
+                        carries payload["claim"] = {verdict, assertions, summary_line, ...},
+                        set by the claims stage (knowledge.claims, issue 11) when it judges both
+                        sides; the digest prints it first.
+    2 capability        facts gained or lost, or capability words in the changed words of prose
+                        (inserted/deleted words, a whole new passage)
+    3 evidence          prose passages added or removed (incl. ones that gained/lost the criterion)
+    4 wording           prose reworded or moved only (or back after a 404)
+    5 reference         only reference material changed (API signatures, option tables, ...)
+    6 possibly_removed  only passages of pages that answered 404 once
+  The study's baseline facts are compared too (payload["baseline"]), as context; disagreeing with
+  the study is not a kind of its own any more (it said nothing about what changed this week).
 
 API (the JSON form of everything is documented in docs/diff-json.md)
   run_diff(store, tools, criteria, from_run, to_run, include_reviewed, fair) -> DiffResult
@@ -42,29 +65,29 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from knowledge.diff.matching import (Item, counterparts, heading_key, inserted_text, match_passages, norm_hash, normalise,
-                                word_diff)
+from knowledge.diff.matching import (Item, counterparts, deleted_text, heading_key, inserted_text, match_passages,
+                                     norm_hash, normalise, word_diff)
+from knowledge.diff.moves import SiteMove, find_site_moves, path_map
+from knowledge.diff.weigh import STATUS_CUES
+from knowledge.diff.weigh import cues as _cues
+from knowledge.diff.weigh import importance, is_reference
 from knowledge.domain.checklist import check_criteria, criterion_ids
 from knowledge.errors import UsageError, unknown_name
 from knowledge.evidence.build import build_evidence
 from knowledge.evidence.model import Evidence
-from knowledge.evidence.read import gone_before, last_good_fetch, run_evidence, run_passages
+from knowledge.evidence.read import PageState, gone_before, last_good_fetch, run_evidence, run_pages, run_passages
 from knowledge.evidence.rules import rules_key
 from knowledge.store import Store, utcnow
 
 COMPARABLE = ("complete", "partial")
 PENDING = ("open", "uncertain")                        # flags still waiting for a person
 REVIEWED = ("accepted", "dismissed", "uncertain")
-KINDS = {"capability": 1, "contradiction": 2, "evidence": 3, "wording": 4}
-# Words that announce a capability change (matched on normalised text, as whole words).
-CUES = ("deprecated", "deprecation", "removed", "no longer", "not supported", "unsupported",
-        "experimental", "new in", "now supports", "now support", "added support", "beta", "preview",
-        "breaking change", "end of life", "discontinued")
-_CUE_RE = re.compile(r"\b(" + "|".join(re.escape(c) for c in CUES) + r")\b")
+KINDS = {"contradiction": 1, "capability": 2, "evidence": 3, "wording": 4, "reference": 5, "possibly_removed": 6}
+SCHEMA = 2               # of DiffResult.to_dict (docs/diff-json.md)
+ENTRY_LISTS = ("changed", "added", "removed", "possibly_removed", "restored", "moved")
 
 
 # --------------------------------------------------------------------------- data
@@ -127,15 +150,30 @@ class Flag:
         return self.payload.get("moved", [])
 
     @property
+    def possibly_removed(self) -> list[dict]:
+        return self.payload.get("possibly_removed", [])
+
+    @property
+    def restored(self) -> list[dict]:
+        return self.payload.get("restored", [])
+
+    @property
     def baseline(self) -> dict | None:
         return self.payload.get("baseline")
+
+    @property
+    def claim(self) -> dict | None:
+        """The claims stage's judgement of the cell, when the change changes a claim's status."""
+        return self.payload.get("claim")
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("id", "tool", "criterion", "kind", "rank", "status", "summary",
                                             "from_run", "to_run", "from_state", "to_state", "rules_version",
                                             "created_at", "updated_at", "facts_gained", "facts_lost", "added",
-                                            "removed", "changed", "moved", "baseline")}
-        d["cues"] = self.payload.get("cues", [])
+                                            "removed", "changed", "moved", "possibly_removed", "restored",
+                                            "baseline", "claim")}
+        for key, empty in (("cues", []), ("cues_removed", []), ("facts_possibly_lost", {}), ("site_moves", [])):
+            d[key] = self.payload.get(key, empty)
         if self.decision is not None:
             d["decision"] = self.decision
         return d
@@ -158,7 +196,7 @@ class DiffResult:
 
     def to_dict(self) -> dict:
         return {
-            "schema": 1,
+            "schema": SCHEMA,
             "mode": self.mode,
             "saved": self.saved,
             "from": self.from_runs,
@@ -347,48 +385,96 @@ def _order(f: Flag) -> tuple:
 
 # --------------------------------------------------------------------------- one cell
 def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: int) -> Flag | None:
-    old = ctx.side(from_id).get(criterion, [])
-    new = ctx.side(to_id).get(criterion, [])
+    old_all = ctx.side(from_id).get(criterion, [])
+    new_all = ctx.side(to_id).get(criterion, [])
+    # A page that answered 404 once keeps its content in the run's evidence, but it is not live: its
+    # passages are "possibly removed" here, and the cell's state leaves them out, so the next crawl
+    # confirms (same state) or withdraws (the page is back) without a second definition of the run.
+    old = [e for e in old_all if e.carried != "gone"]
+    new = [e for e in new_all if e.carried != "gone"]
     from_state, to_state = cell_state(old), cell_state(new)
     if from_state == to_state:
         return None
-    m = match_passages([_item(e) for e in old], [_item(e) for e in new])
+    moves = ctx.site_map(from_id, to_id)
+    m = match_passages([_item(e, moves) for e in old], [_item(e) for e in new])
     # A passage that became (or stopped being) evidence for this criterion because its text changed
     # is shown as changed, with its counterpart among the other side's passages of the same section.
     old_ids, new_ids = {e.passage_id for e in old}, {e.passage_id for e in new}
-    gained_tag = counterparts(m.added, ctx.places(from_id), skip=lambda it: it.ref.passage_id in old_ids) \
+    gained_tag = counterparts(m.added, ctx.places(from_id, moves), skip=lambda it: it.ref.passage_id in old_ids) \
         if m.added else []
     lost_tag = counterparts(m.removed, ctx.places(to_id), skip=lambda it: it.ref.passage_id in new_ids) \
         if m.removed else []
     converted = {id(n) for n, _o, _r in gained_tag} | {id(o) for o, _n, _r in lost_tag}
+    added, removed, moved_elsewhere, restored, possibly = _follow_text(
+        ctx, from_id, to_id, [it for it in m.added if id(it) not in converted],
+        [it for it in m.removed if id(it) not in converted], old_ids, new_ids)
+
     old_facts, new_facts = _facts(old), _facts(new)
-    gained = _fact_dict(new_facts - old_facts)
-    lost = _fact_dict(old_facts - new_facts)
+    gained = new_facts - old_facts
+    lost = old_facts - new_facts
+    maybe_lost = lost & _facts([e for e in new_all if e.carried == "gone"])   # still on a 404-once page
+    lost -= maybe_lost
+    gone_once, gone_twice = ctx.gone_once(to_id), ctx.gone_twice(to_id)
+
+    def entry(kind: str, d: dict, ev: Evidence, facts: set, cue_words=(), changed_words: int = 0) -> dict:
+        ref = is_reference(ev.path, ev.heading_path, ev.text)
+        mine = {(f["category"], f["value"]) for f in ev.facts} & facts
+        d.update(reference=ref, cues=sorted(cue_words), facts=[f"{c}: {v}" for c, v in sorted(mine)],
+                 importance=importance(kind, reference=ref, score=ev.score or 0.5, changed_words=changed_words,
+                                       cue_words=cue_words, facts=bool(mine), tagged=d.get("tagged")))
+        return d
+
+    def changed(o: Item, n: Item, ratio: float, tagged: str | None = None) -> dict:
+        d = _changed(o, n, ratio)
+        ins, dele = normalise(inserted_text(d["diff"])), normalise(deleted_text(d["diff"]))
+        d["cues_removed"] = sorted((_cues(dele) - _cues(n.norm)) & STATUS_CUES)
+        if tagged:
+            d["tagged"] = tagged
+        words = len(ins.split()) + len(dele.split())
+        return entry("changed", d, n.ref, gained | lost, sorted(_cues(ins) - _cues(o.norm)), words)
+
+    def whole(kind: str, it: Item, facts: set, **extra) -> dict:
+        d = dict(_cite(it.ref), **extra)
+        # A whole new passage: every word (and its own heading) is new, so its capability words count.
+        words = _cues(normalise(" ".join(list(it.ref.heading_path[-1:]) + [it.text]))) if kind == "added" else ()
+        return entry(kind, d, it.ref, facts, words)
+
+    def moved(o: Item, n: Item, **extra) -> dict:
+        d = dict(_cite(n.ref), old_url=o.ref.citation, old_heading_path=list(o.ref.heading_path),
+                 old_crawled_at=o.ref.fetched_at, part=False, **extra)
+        return entry("moved", d, n.ref, set())
+
     payload = {
-        "facts_gained": gained,
-        "facts_lost": lost,
-        "added": [_cite(it.ref) for it in m.added if id(it) not in converted],
-        "removed": [_cite(it.ref) for it in m.removed if id(it) not in converted],
-        "changed": [_changed(o, n, r) for o, n, r in m.changed]
-                   + [dict(_changed(o, n, r), tagged="gained") for n, o, r in gained_tag]
-                   + [dict(_changed(o, n, r), tagged="lost") for o, n, r in lost_tag],
-        "moved": [dict(_cite(n.ref), old_url=o.ref.citation, old_heading_path=list(o.ref.heading_path),
-                       old_crawled_at=o.ref.fetched_at, part=False) for o, n in m.moved]
-                 + [dict(_cite(n.ref), text=text, old_url=o.ref.citation, old_heading_path=list(o.ref.heading_path),
-                         old_crawled_at=o.ref.fetched_at, part=True) for o, n, text in m.moved_parts],
+        "facts_gained": _fact_dict(gained),
+        "facts_lost": _fact_dict(lost),
+        "facts_possibly_lost": _fact_dict(maybe_lost),
+        "added": [whole("added", it, gained) for it in added],
+        "removed": [whole("removed", it, lost, **_gone(gone_twice, it.ref.path)) for it in removed],
+        "possibly_removed": [whole("possibly_removed", it, lost | maybe_lost, gone_since=gone_once[it.ref.path])
+                             for it in possibly],
+        "restored": [whole("restored", n, gained, old_url=o.ref.citation, old_crawled_at=o.ref.fetched_at)
+                     for o, n in restored],
+        "changed": [changed(o, n, r) for o, n, r in m.changed]
+                   + [changed(o, n, r, "gained") for n, o, r in gained_tag]
+                   + [changed(o, n, r, "lost") for o, n, r in lost_tag],
+        "moved": [moved(o, n) for o, n in m.moved]
+                 + [dict(moved(o, n), text=text, part=True) for o, n, text in m.moved_parts]
+                 + [moved(o, n, **extra) for o, n, extra in moved_elsewhere],
     }
-    cues = sorted({c for it in m.added if id(it) not in converted for c in _cues(it.norm)}
-                  | {c for ch in payload["changed"] for c in ch.pop("_cues")})
-    payload["cues"] = cues
-    payload["baseline"] = _baseline(tool, criterion, new_facts, lost)
-    if gained or lost or cues:
-        kind = "capability"
-    elif payload["baseline"] and payload["baseline"]["contradicts"]:
-        kind = "contradiction"
-    elif m.added or m.removed:          # incl. passages that only gained or lost this criterion
-        kind = "evidence"
-    else:
-        kind = "wording"
+    # Passages that followed a site move are unchanged (matched at their mapped address): counted.
+    followed: dict[tuple[str, str], int] = {}
+    prefixes = {old: (mv.old_prefix, mv.new_prefix) for mv in ctx.site_moves(from_id, to_id) for old, _ in mv.pages}
+    for o, n in m.unchanged:
+        if o.ref.path != n.ref.path and o.ref.path in prefixes:
+            followed[prefixes[o.ref.path]] = followed.get(prefixes[o.ref.path], 0) + 1
+    payload["site_moves"] = [{"from": a, "to": b, "passages": k} for (a, b), k in sorted(followed.items())]
+    if not any(payload[k] for k in ENTRY_LISTS + ("facts_gained", "facts_lost", "facts_possibly_lost")):
+        return None          # only a site move: one crawl-health line, no flag
+    prose = [d for k in ENTRY_LISTS for d in payload[k] if not d["reference"]]
+    payload["cues"] = sorted({c for d in prose for c in d["cues"]})
+    payload["cues_removed"] = sorted({c for d in prose for c in d.get("cues_removed", ())})
+    payload["baseline"] = _baseline(tool, criterion, new_facts, payload["facts_lost"])
+    kind = _kind(payload)
     now = utcnow()
     return Flag(id=flag_id(tool, criterion, from_state, to_state), tool=tool, criterion=criterion, kind=kind,
                 rank=KINDS[kind], status="open", summary=_summary(payload), from_run=from_id, to_run=to_id,
@@ -396,8 +482,68 @@ def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: 
                 created_at=now, updated_at=now)
 
 
-def _item(e: Evidence) -> Item:
-    return Item(path=e.path, heading=heading_key(e.heading_path), text=e.text, ref=e)
+def _follow_text(ctx: "_Context", from_id: int, to_id: int, added: list[Item], removed: list[Item],
+                 old_ids: set[int], new_ids: set[int]):
+    """Identity across pages and weeks: text is judged by whether it exists, not where it sat.
+
+    An added passage whose normalised text is anywhere in the older crawl is moved (from there),
+    or restored when it is back on a page that answered 404 once in the older crawl; a removed
+    passage whose text is still anywhere live in the newer crawl is moved (to there); a removed
+    passage on a page that answered 404 once in the newer crawl is possibly removed.
+    Returns (added, removed, moved [(old, new, extra)], restored [(old, new)], possibly removed).
+    """
+    moved, restored, still_added, still_removed, possibly = [], [], [], [], []
+    if added:
+        before = ctx.texts(from_id)
+        for it in added:
+            hit = before.get(it.key)
+            if hit is None:
+                still_added.append(it)
+            elif hit.ref.carried == "gone" and hit.ref.path == it.ref.path:
+                restored.append((hit, it))
+            else:
+                extra = {} if hit.ref.passage_id in old_ids else {"tagged": "gained"}
+                moved.append((hit, it, extra))
+    if removed:
+        after, maybe = ctx.texts(to_id, live=True), ctx.gone_once(to_id)
+        for it in removed:
+            hit = after.get(it.key)
+            if hit is not None:
+                moved.append((it, hit, {} if hit.ref.passage_id in new_ids else {"tagged": "lost"}))
+            elif it.ref.path in maybe:
+                possibly.append(it)
+            else:
+                still_removed.append(it)
+    return still_added, still_removed, moved, restored, possibly
+
+
+def _kind(p: dict) -> str:
+    """The first kind that applies (see the module docstring); reference entries never decide a
+    kind above 'reference'."""
+    if p.get("claim"):
+        return "contradiction"
+    if p["facts_gained"] or p["facts_lost"] or p["cues"] or p["cues_removed"]:
+        return "capability"
+
+    def prose(key: str) -> list[dict]:
+        return [d for d in p[key] if not d.get("reference")]
+
+    if prose("added") or prose("removed") or any(d.get("tagged") for d in prose("changed")):
+        return "evidence"
+    if prose("changed") or p["moved"] or p["restored"]:
+        return "wording"
+    if p["added"] or p["removed"] or p["changed"]:
+        return "reference"
+    return "possibly_removed"
+
+
+def _gone(gone_twice: dict[str, dict], path: str) -> dict:
+    return {"gone": gone_twice[path]} if path in gone_twice else {}
+
+
+def _item(e: Evidence, moves: dict[str, str] | None = None) -> Item:
+    return Item(path=moves.get(e.path, e.path) if moves else e.path, heading=heading_key(e.heading_path),
+                text=e.text, ref=e)
 
 
 def _cite(e: Evidence) -> dict:
@@ -407,16 +553,10 @@ def _cite(e: Evidence) -> dict:
 
 def _changed(o: Item, n: Item, ratio: float) -> dict:
     ops = word_diff(o.text, n.text)
-    ins = normalise(inserted_text(ops))
-    cues = [c for c in _cues(n.norm) if c not in _cues(o.norm) or c in _cues(ins)]
     return {"url": n.ref.citation, "old_url": o.ref.citation, "heading_path": list(n.ref.heading_path),
             "old_heading_path": list(o.ref.heading_path), "old_text": o.text, "text": n.text, "diff": ops,
             "similarity": round(ratio, 3), "crawled_at": n.ref.fetched_at, "old_crawled_at": o.ref.fetched_at,
-            "_cues": cues}
-
-
-def _cues(norm: str) -> set[str]:
-    return set(_CUE_RE.findall(norm))
+            "run_id": n.ref.run_id}
 
 
 def _facts(evs: list[Evidence]) -> set[tuple[str, str]]:
@@ -432,18 +572,23 @@ def _fact_dict(facts: set[tuple[str, str]]) -> dict[str, list[str]]:
 
 def _summary(p: dict) -> str:
     # Paragraphs moved together from one section to another count as one move.
-    n = {k: len(p[k]) for k in ("added", "removed", "changed")}
-    n["moved"] = len([m for m in p["moved"] if not m.get("part")]) + len(
-        {(m["old_url"], m["url"]) for m in p["moved"] if m.get("part")})
-    counts = [f"{sign}{n[k]} {k}" for sign, k in (("+", "added"), ("-", "removed"), ("~", "changed"),
-                                                (">", "moved")) if n[k]]
-    facts = [f"{cat}: " + ", ".join([f"+{v}" for v in p["facts_gained"].get(cat, [])]
-                                    + [f"-{v}" for v in p["facts_lost"].get(cat, [])])
-             for cat in sorted(set(p["facts_gained"]) | set(p["facts_lost"]))]
+    n = {k: len(p.get(k) or []) for k in ("added", "removed", "changed", "possibly_removed", "restored")}
+    moved = p.get("moved") or []
+    n["moved"] = len([m for m in moved if not m.get("part")]) + len(
+        {(m["old_url"], m["url"]) for m in moved if m.get("part")})
+    counts = [f"{sign}{n[k]} {k.replace('_', ' ')}" for sign, k in (
+        ("+", "added"), ("-", "removed"), ("~", "changed"), (">", "moved"), ("?", "possibly_removed"),
+        ("^", "restored")) if n[k]]
+    gained, lost = p.get("facts_gained") or {}, p.get("facts_lost") or {}
+    maybe = p.get("facts_possibly_lost") or {}
+    facts = [f"{cat}: " + ", ".join([f"+{v}" for v in gained.get(cat, [])] + [f"-{v}" for v in lost.get(cat, [])]
+                                    + [f"-{v}?" for v in maybe.get(cat, [])])
+             for cat in sorted(set(gained) | set(lost) | set(maybe))]
     parts = [", ".join(counts)] if counts else []
     parts += facts
-    if p.get("cues"):
-        parts.append("mentions " + ", ".join(f"'{c}'" for c in p["cues"]))
+    words = list(p.get("cues") or []) + [f"{c} (deleted)" for c in p.get("cues_removed") or []]
+    if words:
+        parts.append("mentions " + ", ".join(f"'{c}'" for c in words))
     return "; ".join(parts) or "evidence changed"
 
 
@@ -569,7 +714,12 @@ class _Context:
         self.progress = progress
         self._raw: dict[int, list[Evidence]] = {}
         self._sides: dict[int, dict[str, list[Evidence]]] = {}
-        self._places: dict[int, dict[tuple[str, str], list[Item]]] = {}
+        self._passages: dict[int, list[Item]] = {}
+        self._places: dict[tuple, dict[tuple[str, str], list[Item]]] = {}
+        self._texts: dict[tuple[int, bool], dict[str, Item]] = {}
+        self._pages: dict[int, list[PageState]] = {}
+        self._moves: dict[tuple[int, int], list[SiteMove]] = {}
+        self._gone: dict[int, tuple[dict, dict]] = {}
         self._rules: dict[int, str] = {}
 
     def rules(self, run_id: int) -> str:
@@ -595,16 +745,41 @@ class _Context:
             self._raw[run_id] = run_evidence(self.store, run_id)
         return self._raw[run_id]
 
-    def places(self, run_id: int) -> dict[tuple[str, str], list[Item]]:
-        """Every passage of the run, tagged or not, by place (page path, heading path)."""
-        if run_id not in self._places:
+    def passages(self, run_id: int) -> list[Item]:
+        """Every passage of the run, tagged or not (knowledge.evidence.read.run_passages)."""
+        if run_id not in self._passages:
             self.raw(run_id)                       # makes sure the run's evidence is built
+            self._passages[run_id] = [_item(e) for e in run_passages(self.store, run_id)]
+        return self._passages[run_id]
+
+    def places(self, run_id: int, moves: dict[str, str] | None = None) -> dict[tuple[str, str], list[Item]]:
+        """The run's live passages (not on a page that answered 404 once), tagged or not, by place
+        (page path, heading path); with `moves`, old page paths are read as their new ones."""
+        key = (run_id, tuple(sorted(moves.items())) if moves else ())
+        if key not in self._places:
             by_place: dict[tuple[str, str], list[Item]] = {}
-            for e in run_passages(self.store, run_id):
-                it = _item(e)
+            for it in self.passages(run_id):
+                if it.ref.carried == "gone":
+                    continue
+                if moves and it.path in moves:
+                    it = _item(it.ref, moves)
                 by_place.setdefault(it.place, []).append(it)
-            self._places[run_id] = by_place
-        return self._places[run_id]
+            self._places[key] = by_place
+        return self._places[key]
+
+    def texts(self, run_id: int, live: bool = False) -> dict[str, Item]:
+        """{normalised text key: one passage of the run with that text} (a live one when there is one;
+        `live`: only passages of live pages)."""
+        if (run_id, live) not in self._texts:
+            out: dict[str, Item] = {}
+            for it in self.passages(run_id):
+                gone = it.ref.carried == "gone"
+                if live and gone:
+                    continue
+                if it.key not in out or (out[it.key].ref.carried == "gone" and not gone):
+                    out[it.key] = it
+            self._texts[(run_id, live)] = out
+        return self._texts[(run_id, live)]
 
     def side(self, run_id: int) -> dict[str, list[Evidence]]:
         """{criterion: [Evidence]} as this run holds it (pages it could not read keep their content)."""
@@ -615,10 +790,64 @@ class _Context:
             self._sides[run_id] = by_crit
         return self._sides[run_id]
 
+    def pages(self, run_id: int) -> list[PageState]:
+        if run_id not in self._pages:
+            self._pages[run_id] = run_pages(self.store, run_id)
+        return self._pages[run_id]
+
+    def live_paths(self, run_id: int) -> set[str]:
+        """Pages the run read or kept (failed fetches keep their content), without 404-once pages."""
+        return {p.path for p in self.pages(run_id) if not (p.carried and p.outcome == "gone")}
+
+    def site_moves(self, from_id: int, to_id: int) -> list[SiteMove]:
+        """Prefix moves between two runs: pages live in the first, gone from the second, at new
+        addresses in the second (knowledge.diff.moves)."""
+        if (from_id, to_id) not in self._moves:
+            before, after = self.live_paths(from_id), self.live_paths(to_id)
+            self._moves[(from_id, to_id)] = find_site_moves(before - after, after)
+        return self._moves[(from_id, to_id)]
+
+    def site_map(self, from_id: int, to_id: int) -> dict[str, str]:
+        return path_map(self.site_moves(from_id, to_id))
+
+    def gone_once(self, run_id: int) -> dict[str, str]:
+        """{path: date of the 404} for pages that answered 404/410 in this run for the first time."""
+        return self._gone_dates(run_id)[0]
+
+    def gone_twice(self, run_id: int) -> dict[str, dict]:
+        """{path: {"since": first 404 of the streak, "confirmed": this run's 404}} for pages gone
+        on two crawls in a row (their passages are removed)."""
+        return self._gone_dates(run_id)[1]
+
+    def _gone_dates(self, run_id: int) -> tuple[dict, dict]:
+        if run_id not in self._gone:
+            once_paths = {p.path for p in self.pages(run_id) if p.carried and p.outcome == "gone"}
+            tool = self.store.get_run(run_id)["tool"]
+            once, twice = {}, {}
+            for r in self.store.conn.execute("SELECT path, fetched_at FROM fetches WHERE run_id = ? AND outcome = 'gone'",
+                                             (run_id,)):
+                if r["path"] in once_paths:
+                    once[r["path"]] = r["fetched_at"]
+                    continue
+                # The 404 streak: gone verdicts since the page was last read (failed fetches say nothing).
+                since = self.store.conn.execute(
+                    "SELECT MIN(f.fetched_at) FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? "
+                    "AND f.path = ? AND f.outcome = 'gone' AND f.run_id <= ? AND f.run_id > COALESCE(("
+                    "SELECT MAX(g.run_id) FROM fetches g JOIN runs q ON q.id = g.run_id WHERE q.tool = ? "
+                    "AND g.path = ? AND g.run_id <= ? AND g.outcome IN ('fetched', 'not_modified')), 0)",
+                    (tool, r["path"], run_id, tool, r["path"], run_id)).fetchone()[0]
+                twice[r["path"]] = {"since": since or r["fetched_at"], "confirmed": r["fetched_at"]}
+            self._gone[run_id] = (once, twice)
+        return self._gone[run_id]
+
     def health(self, run) -> dict:
-        """Crawl health of the run used as the new side: pages that failed or may be gone."""
+        """Crawl health of the run used as the new side: pages that failed, may be gone, are gone, or
+        moved with the site since the tool's previous crawl."""
         rows = self.store.run_fetches(run["id"])
-        out: dict[str, list] = {"failed": [], "possibly_gone": [], "gone": [], "skipped": [], "blocked": []}
+        out: dict[str, list] = {"failed": [], "possibly_gone": [], "gone": [], "skipped": [], "blocked": [],
+                                "moved": []}
+        moves = self._health_moves(run)
+        moved_to = path_map(moves)
         for r in rows:
             entry = {"url": r["url"], "http_status": r["http_status"], "reason": r["reason"],
                      "fetched_at": r["fetched_at"]}
@@ -627,12 +856,29 @@ class _Context:
                     self.store, run["tool"], r["path"], run["id"]) is not None
                 out["failed"].append(entry)
             elif r["outcome"] == "gone":
+                if r["path"] in moved_to:
+                    entry["moved_to"] = moved_to[r["path"]]
                 out["gone" if gone_before(self.store, run["tool"], r["path"], run["id"]) else "possibly_gone"].append(entry)
             elif r["outcome"] in ("skipped", "blocked"):
                 out[r["outcome"]].append(entry)
+        out["moved"] = [dict(m.to_dict(), since=min((r["fetched_at"] for r in rows if r["path"] in dict(m.pages)
+                                                     and r["outcome"] == "gone"), default=None)) for m in moves]
         out["run_id"] = run["id"]
         out["status"] = run["status"]
         return out
+
+    def _health_moves(self, run) -> list[SiteMove]:
+        """Site moves seen in this crawl: addresses live (or 404 once) in the tool's previous crawl
+        that are not live now, explained by addresses live now. Reported the week the old addresses
+        first answer 404 and the week that is confirmed, not every week after."""
+        prev = self.store.conn.execute(
+            f"SELECT id FROM runs WHERE tool = ? AND id < ? AND status IN ({','.join('?' * len(COMPARABLE))}) "
+            "ORDER BY id DESC LIMIT 1", (run["tool"], run["id"], *COMPARABLE)).fetchone()
+        if prev is None:
+            return []
+        before = {p.path for p in self.pages(prev["id"])}
+        now = self.live_paths(run["id"])
+        return find_site_moves(before - now, now)
 
 
 def _h(text: str) -> str:
