@@ -428,6 +428,10 @@ def diff_cmd(
         show_default=False)] = None,
     to_run: Annotated[Optional[int], typer.Option(
         "--to", help="Compare to this crawl run (with --from; same tool).", show_default=False)] = None,
+    stat: Annotated[bool, typer.Option("--stat", help="One line per flag (kind and counts), no passages.")] = False,
+    full: Annotated[bool, typer.Option(
+        "--full", help="Every changed passage of every flag (default: a digest with the 3 most important "
+                       "per flag and a count of the rest).")] = False,
     json_out: JsonOpt = False,
     exit_code: Annotated[bool, typer.Option(
         "--exit-code", help="Exit with status 1 when flags wait for review (for schedulers).")] = False,
@@ -440,16 +444,20 @@ def diff_cmd(
 ) -> None:
     """Show what evidence changed per tool x criterion since the last review, and flag it for review.
 
-    Compares each tool's latest complete crawl with the crawl last reviewed for each criterion (the first time: the earliest crawl), both read with the current rules. Noise (site chrome, whitespace, case, punctuation, version bumps, reordering) is ignored. Failed and possibly-gone pages are listed under crawl health, not as removals. JSON schema: docs/diff-json.md.
+    Compares each tool's latest complete crawl with the crawl last reviewed for each criterion (the first time: the earliest crawl), both read with the current rules. Noise (site chrome, whitespace, case, punctuation, version bumps, reordering, video fallbacks, notebook download links) is ignored; passages that moved (also with a whole site) are matched where they are now. Failed pages are crawl health, not removals; a page that answers 404 once shows its evidence as "possibly removed". Prints a digest per flag (most important passages first); --stat, --full and --json (schema: docs/diff-json.md) for less or more. Long output goes through a pager on a terminal.
     """
     from knowledge.diff.engine import run_diff
-    from knowledge.diff.render import compare_lines, detail_lines, health_lines, summary_rows
+    from knowledge.diff.render import compare_lines, digest_lines, full_lines, health_lines, stat_lines
 
     def progress(run_id: int, done: int, total: int) -> None:
         if done == 0:
             err.print(f"Reading crawl run {run_id} with the current rules: extracting evidence from {total} "
                       f"page(s) once...", markup=False)
 
+    if stat and full:
+        from knowledge.errors import UsageError
+
+        raise UsageError("--stat and --full ask for opposite things.", "Use one of them (or neither, for the digest).")
     store = _open_store(db)
     result = run_diff(store, tools=tool, criteria=criterion, from_run=from_run, to_run=to_run,
                       include_reviewed=show_all, fair=fair, progress=progress)
@@ -458,20 +466,35 @@ def diff_cmd(
     if json_out:
         print_json(result.to_dict())
     else:
+        lines: list[str] = []
+        plain = out.no_color or out.color_system is None
         if result.flags:
-            print_table(f"Changed evidence ({len(result.pending)} waiting for review)",
-                        ["flag", "tool", "criterion", "kind", "status", "summary"], summary_rows(result))
-            for line in detail_lines(result) + compare_lines(result):
-                out.print(line, markup=False)
+            shown = "one line per flag" if stat else ("every passage" if full else
+                                                      "the 3 most important passages per flag; --full for all")
+            lines.append(f"{len(result.pending)} flag(s) waiting for review, most important first ({shown}).")
+            lines.append("")
+            lines += stat_lines(result.flags) if stat else (
+                full_lines(result.flags, plain=plain) if full else digest_lines(result.flags, plain=plain))
+            lines += compare_lines(result)
         else:
             err.print("No evidence changed since the last review." if result.mode == "reviewed"
                       else "No evidence changed between these two crawls.")
         if result.crawl_health:
-            out.print("\nCrawl health", markup=False)
-            for line in health_lines(result):
-                out.print(line, markup=False)
+            lines += ["", "Crawl health"] + health_lines(result, full=full)
+        _show(lines)
     if exit_code and result.pending:
         raise typer.Exit(code=1)
+
+
+def _show(lines: list[str]) -> None:
+    """Rich markup lines to stdout; through a pager when stdout is a terminal and they do not fit."""
+    from knowledge.diff.render import emit
+
+    def render() -> None:
+        for line in lines:
+            out.print(line)
+
+    emit(out, render)
 
 
 # ----------------------------------------------------------------------------- claims
@@ -624,13 +647,15 @@ def review_show_cmd(
     """Show one flag in full: study claim, old and new evidence with word highlights, facts, citations.
 
     Also the crawl dates compared and earlier decisions; --json gives all of it as data."""
+    from knowledge.diff.render import emit
     from knowledge.review import decisions as review
     from knowledge.review.session import render_flag
 
     with _open_store(_group_opt(ctx, "db", db)) as store:
         if json_out:
             return print_json(review.describe(store, flag_id))
-        render_flag(out, store, review.get_flag(store, flag_id).id, full=full)
+        flag = review.get_flag(store, flag_id)
+        emit(out, lambda: render_flag(out, store, flag.id, full=full))   # paged on a terminal when long
 
 
 def _decide_cmd(ctx: typer.Context, decision: str, flag_id: str, db, note, reviewer) -> None:

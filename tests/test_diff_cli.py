@@ -5,6 +5,7 @@ import json
 import sys
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from cli import app
@@ -99,3 +100,46 @@ def test_rule_change_rebuilds_evidence_with_a_note_and_no_flags(crawls, monkeypa
     assert res.exit_code == 0, res.output
     assert "extracting evidence from 1 page(s)" in res.stderr
     assert diff(crawls).stderr.count("extracting evidence") == 0      # built once, then cached
+
+
+def _many_changes(crawls):
+    """Storage gains eight new sections: more than the digest shows."""
+    crawls.run("dvc", {"/doc/s": page(S3)})
+    crawls.run("dvc", {"/doc/s": page(S3, *[(f"Remote {i}", f"Remote storage option number {i} for the bucket.")
+                                           for i in range(8)]),
+                       "/doc/t": page(("Metrics", "Log a metric for every experiment."))})
+
+
+def test_digest_by_default_stat_and_full_on_request(crawls):
+    _many_changes(crawls)
+    digest = diff(crawls)
+    assert digest.exit_code == 0, digest.output
+    assert "2 flag(s) waiting for review" in digest.stdout
+    assert digest.stdout.count("#remote-") == 3                      # the 3 most important passages
+    assert "and +5 added (collector review show" in digest.stdout
+    stat = diff(crawls, "--stat")
+    assert [line.split()[1:4] for line in stat.stdout.splitlines() if line.startswith("F")] == [
+        ["dvc", "x", "tracking"], ["dvc", "x", "storage"]]
+    assert "#remote-" not in stat.stdout and "+8 added" in stat.stdout
+    full = diff(crawls, "--full")
+    assert full.stdout.count("#remote-") == 8 and "crawled " in full.stdout
+    both = diff(crawls, "--stat", "--full")
+    assert both.exit_code == 2 and "--stat and --full" in both.stderr
+
+
+def test_piped_output_is_never_paged(crawls, monkeypatch):
+    _many_changes(crawls)
+    monkeypatch.setattr("click.echo_via_pager", lambda *a, **k: pytest.fail("paged into a pipe"))
+    res = diff(crawls, "--full")
+    assert res.exit_code == 0 and res.stdout.count("#remote-") == 8
+
+
+def test_long_output_on_a_terminal_goes_through_the_pager(crawls, monkeypatch):
+    _many_changes(crawls)
+    paged = []
+    monkeypatch.setattr("knowledge.diff.render.is_terminal", lambda console: True)
+    monkeypatch.setattr("click.echo_via_pager", lambda text, *a, **k: paged.append(text))
+    monkeypatch.setattr("cli.out", Console(width=120, height=10, highlight=False))
+    res = diff(crawls, "--full")
+    assert res.exit_code == 0
+    assert len(paged) == 1 and paged[0].count("#remote-") == 8 and "#remote-" not in res.stdout

@@ -70,7 +70,7 @@ def test_unknown_key_and_help(db):
     result = review(db, "x\n?\nq\n")
     assert result.exit_code == 0
     assert "Unknown key x" in result.output and "uncertain: needs a second look" in result.output
-    assert "[a]ccept [d]ismiss [u]ncertain [n]ote [s]kip [b]ack [q]uit [?]help" in result.output
+    assert "[a]ccept [d]ismiss [u]ncertain [n]ote [e]xpand [s]kip [b]ack [q]uit [?]help" in result.output
     assert result.output.count("flag f1") == 1          # help does not scroll the flag away
     assert rows(db, "SELECT * FROM decisions") == []
 
@@ -188,3 +188,60 @@ def test_a_flag_decided_elsewhere_during_the_session_is_not_shown_again(db, monk
     with Store.open(db) as s:
         assert [(d.flag_id, d.decision, d.reviewer) for d in review_lib.history(s)] == \
             [("f2", "dismissed", "Bob"), ("f1", "accepted", "Ada"), ("f3", "accepted", "Ada")]
+
+
+def _long_flags(tmp_path):
+    db = tmp_path / "long.sqlite"
+    shared = passage("mlflow", "shared", "A passage that is evidence for two criteria.", importance=35.0)
+    many = [passage("mlflow", f"p{i}", f"New storage passage number {i}.", importance=30.0 - i) for i in range(6)]
+    with Store.open(db) as s:
+        add_flag(s, "g1", "mlflow", "storage", rank=2, payload={"added": [shared] + many, "facts_gained": {}})
+        add_flag(s, "g2", "mlflow", "tracking", rank=3, payload={"added": [dict(shared)], "facts_gained": {}})
+    return db
+
+
+def test_the_session_shows_the_digest_and_e_expands_the_rest(tmp_path, study):
+    db = _long_flags(tmp_path)
+    result = review(db, "e\ns\nq\n")
+    assert result.exit_code == 0, result.output
+    first, expanded = result.output.split("[e]xpand", 1)[0], result.output.split("[e]xpand", 2)[1]
+    assert first.count("New storage passage number") == 2          # digest: 3 passages, the shared one first
+    assert "and +4 added -- press e to expand" in first
+    assert all(f"New storage passage number {i}." in expanded for i in range(6))
+    assert rows(db, "SELECT * FROM decisions") == []
+
+
+def test_a_passage_shown_under_an_earlier_flag_is_referenced(tmp_path, study):
+    db = _long_flags(tmp_path)
+    result = review(db, "a\nq\n")
+    second = result.output.split("2/2 · flag g2")[1]
+    assert "shown under g1 (mlflow x storage)" in second
+    assert "A passage that is evidence for two criteria." not in second
+
+
+def test_long_flags_are_paged_on_a_terminal_only(tmp_path, study):
+    import io
+
+    from rich.console import Console
+
+    from knowledge.review import decisions as review_lib
+    from knowledge.review.session import run_session
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    db = _long_flags(tmp_path)
+    for file, expect_paged in ((io.StringIO(), False), (Tty(), True)):
+        paged: list[str] = []
+        keys = iter(["e", "q"])
+        console = Console(file=file, width=100, height=8, highlight=False)
+        with Store.open(db) as s:
+            run_session(s, review_lib.queue(s), read_key=lambda: next(keys), read_line=lambda p: "",
+                        console=console, reviewer="Ada", page=paged.append)
+        text = file.getvalue()
+        if expect_paged:
+            assert paged and any("New storage passage number 5." in p for p in paged)
+            assert "New storage passage number 5." not in text
+        else:
+            assert paged == [] and "New storage passage number 5." in text

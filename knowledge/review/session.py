@@ -3,6 +3,11 @@
 The loop takes a key-reading function, a line-reading function and a rich Console, so it runs the
 same in a terminal (single keystrokes), from a script (one key per line on stdin) and in tests.
 
+What a flag looks like: the digest `collector diff` prints (knowledge.diff.render): the cell, what
+changed, the study's claim, facts gained and lost, the three most important changed passages with
+the changed words marked, and a count of the rest; a passage already shown under an earlier flag of
+the queue is referenced. [e]xpand shows every passage of the flag (through a pager on a terminal).
+
 Order and resuming: flags come most important first (see review.queue). Every decision is stored
 the moment the key is pressed, so quitting (or Ctrl-C) loses nothing and the next session starts at
 the first undecided flag. [s]kip moves a flag to the end of this session's queue; skipped a second
@@ -18,6 +23,7 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
+from knowledge.diff.render import FlagDigest, digest, emit, flag_lines
 from knowledge.review.highlight import CONTEXT_WORDS, clip, fact_labels, markup, rich_diff_ops, rich_word_diff
 from knowledge.review.decisions import PENDING, ReviewFlag, decide, describe, get_flag
 from knowledge.textsafe import safe
@@ -27,12 +33,13 @@ KEYS = {
     "d": "dismiss: seen, not relevant; not flagged again unless the evidence changes again",
     "u": "uncertain: needs a second look; stays in the queue after the open flags",
     "n": "note: add a line of text to this flag (status unchanged)",
+    "e": "expand: every passage of this flag, in full (through a pager on a terminal)",
     "s": "skip: decide later (comes back at the end of this session, or next time)",
     "b": "back: show the previous flag again (to change its decision)",
     "q": "quit: everything decided so far is saved; `collector review` resumes here",
     "?": "help: this list",
 }
-PROMPT = "\\[a]ccept \\[d]ismiss \\[u]ncertain \\[n]ote \\[s]kip \\[b]ack \\[q]uit \\[?]help"   # rich markup
+PROMPT = "\\[a]ccept \\[d]ismiss \\[u]ncertain \\[n]ote \\[e]xpand \\[s]kip \\[b]ack \\[q]uit \\[?]help"   # rich markup
 DECISION_KEYS = {"a": "accepted", "d": "dismissed", "u": "uncertain"}
 MAX_PASSAGES = 8   # per section; `collector review show ID --full` shows them all
 MAX_CHARS = 600    # of an added/removed/moved passage; the word diff of a changed one keeps context only
@@ -49,11 +56,14 @@ class SessionResult:
 
 
 def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
-                read_line: Callable[[str], str], console: Console, reviewer: str) -> SessionResult:
+                read_line: Callable[[str], str], console: Console, reviewer: str,
+                page: Callable[[str], None] | None = None) -> SessionResult:
     """Walk the queue. `read_key()` returns one key ('' at end of input = quit);
-    `read_line(prompt)` returns a line of text for notes."""
+    `read_line(prompt)` returns a line of text for notes; `page(text)` shows long text on a terminal
+    (default: click.echo_via_pager)."""
     result = SessionResult()
     order = list(flags)
+    digests = {id(fd.flag): fd for fd in digest(order)}     # shared passages: in full once, in queue order
     skipped_once: set[str] = set()
     i = 0
     if not order:
@@ -73,7 +83,8 @@ def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
                 result.elsewhere.append(flag.id)
                 i += 1
                 continue
-            render_flag(console, store, flag.id, position=i + 1, total=len(order))
+            emit(console, lambda: render_digest(console, store, digests[id(flag)], position=i + 1,
+                                                 total=len(order)), page=page)
             shown = (i, flag.id)
         while True:
             console.print(f"[bold]{PROMPT}[/] ", end="")
@@ -84,6 +95,9 @@ def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
             console.print(f"Unknown key {markup(key)!s}. Press ? for help.")
         if key == "?":
             _help(console)
+        elif key == "e":
+            emit(console, lambda: render_flag(console, store, flag.id, position=i + 1, total=len(order), full=True),
+                 page=page)
         elif key in DECISION_KEYS:
             decide(store, flag.id, DECISION_KEYS[key], reviewer=reviewer)
             result.decided[flag.id] = DECISION_KEYS[key]
@@ -173,6 +187,32 @@ def render_flag(console: Console, store, flag_id: str, *, position: int | None =
             console.print(f"[bold]{label}:[/] " + ", ".join(f"[{style}]{sign} {markup(f)}[/]" for f in facts))
     if payload.get("cues"):
         console.print(f"[bold]Capability words:[/] {markup(', '.join(map(str, payload['cues'])))}")
+    for d in info["decisions"]:
+        note = f": {markup(d['note'])}" if d.get("note") else ""
+        console.print(f"[dim]Earlier: {markup(d['decided_at'])} {markup(d['reviewer'])} {markup(d['decision'])}{note}[/]")
+
+
+def render_digest(console: Console, store, fd: FlagDigest, *, position: int | None = None,
+                  total: int | None = None) -> None:
+    """The digest of one flag, as `collector diff` prints it, under the cell's question, the crawls
+    compared and the study's claim; [e]xpand shows the rest (render_flag with full=True)."""
+    info = describe(store, fd.flag.id)
+    flag, crit, base, runs = info["flag"], info["criterion"], info["baseline"], info["runs"]
+    where = f"{position}/{total} · " if position else ""
+    console.rule(f"{where}flag {markup(flag['id'])} · rank {flag['rank']} · {markup(flag['kind'])} · {markup(flag['status'])}")
+    console.print(f"[bold]{markup(flag['tool'])} x {markup(crit['title'])}[/] ({markup(crit['id'])})")
+    if crit["question"]:
+        console.print(f"  [italic]{markup(crit['question'])}[/]")
+    console.print(f"[bold]What changed:[/] {markup(flag['summary'])}")
+    console.print(f"[bold]Compared:[/] {_run_label(runs['from_run'], 'last reviewed')} -> {_run_label(runs['to_run'], 'new')}")
+    if base:
+        status = f" [dim]({markup(base.get('status'))})[/]" if base.get("status") else ""
+        console.print(f"[bold]The study says{status}:[/] {markup(base.get('claim') or '')}")
+    else:
+        console.print("[bold]The study says:[/] [dim](nothing for this cell)[/]")
+    plain = console.color_system is None
+    for line in flag_lines(fd, plain=plain, header=False, study=False, hint=" -- press e to expand"):
+        console.print(line)
     for d in info["decisions"]:
         note = f": {markup(d['note'])}" if d.get("note") else ""
         console.print(f"[dim]Earlier: {markup(d['decided_at'])} {markup(d['reviewer'])} {markup(d['decision'])}{note}[/]")
