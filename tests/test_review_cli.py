@@ -245,3 +245,20 @@ def test_long_flags_are_paged_on_a_terminal_only(tmp_path, study):
             assert "New storage passage number 5." not in text
         else:
             assert paged == [] and "New storage passage number 5." in text
+
+
+def test_show_lists_possibly_removed_passages_and_puts_a_claim_first(tmp_path, study):
+    db = tmp_path / "k.sqlite"
+    claim = {"verdict": "contradicted", "summary_line": "The study's storage list no longer holds.",
+             "assertions": [{"text": "Artifacts go to S3 or Azure", "status": "contradicted"}]}
+    gone = passage("mlflow", "old", "This page answered 404 once.", gone_since="2026-02-01T00:00:00Z")
+    with Store.open(db) as s:
+        add_flag(s, "h1", "mlflow", "storage", rank=1, kind="contradiction",
+                 payload={"possibly_removed": [gone], "facts_possibly_lost": {"storage_backend": ["s3"]},
+                          "claim": claim})
+    for args, keys in ((["review", "show", "h1"], None), (["review", "--script", "--reviewer", "Ada"], "q\n")):
+        out = runner.invoke(app, [*args, "--db", str(db)], input=keys).stdout
+        assert out.index("The study's storage list no longer holds.") < out.index("What changed")
+        assert "This page answered 404 once." in out and "2026-02-01" in out
+    shown = runner.invoke(app, ["review", "show", "h1", "--db", str(db)]).stdout
+    assert "Possibly removed (the page answered 404 once" in shown and "storage_backend: s3" in shown

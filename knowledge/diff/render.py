@@ -96,11 +96,10 @@ def digest_lines(flags: list, *, plain: bool) -> list[str]:
 
 def flag_lines(fd: FlagDigest, *, plain: bool, header: bool = True, study: bool = True,
                hint: str | None = None) -> list[str]:
-    """The digest block of one flag (without the header line or the study's claim when the caller
-    prints its own)."""
+    """The digest block of one flag (without the header line, the claims block and the study's
+    claim when the caller prints its own: `header=False`, `study=False`)."""
     f, p = fd.flag, fd.flag.payload or {}
-    lines = [head_line(f)] if header else []
-    lines += claim_lines(p.get("claim"))
+    lines = [head_line(f)] + claim_lines(p.get("claim")) if header else []
     base = p.get("baseline")
     if study and isinstance(base, dict) and base.get("claim"):
         lines.append(f"  study: \"{markup(clip(' '.join(str(base['claim']).split()), 110), keep_newlines=False)}\""

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 
-from knowledge.diff.render import FlagDigest, digest, emit, flag_lines
+from knowledge.diff.render import FlagDigest, claim_lines, digest, emit, flag_lines
 from knowledge.review.highlight import CONTEXT_WORDS, clip, fact_labels, markup, rich_diff_ops, rich_word_diff
 from knowledge.review.decisions import PENDING, ReviewFlag, decide, describe, get_flag
 from knowledge.textsafe import safe
@@ -161,6 +161,8 @@ def render_flag(console: Console, store, flag_id: str, *, position: int | None =
     console.print(f"[bold]{markup(flag['tool'])} x {markup(crit['title'])}[/] ({markup(crit['id'])})")
     if crit["question"]:
         console.print(f"  [italic]{markup(crit['question'])}[/]")
+    for line in claim_lines((flag.get("payload") or {}).get("claim")):
+        console.print(line)
     console.print(f"[bold]What changed:[/] {markup(flag['summary'])}")
     console.print(f"[bold]Compared:[/] {_run_label(runs['from_run'], 'last reviewed')} -> {_run_label(runs['to_run'], 'new')}")
     if base:
@@ -180,8 +182,13 @@ def render_flag(console: Console, store, flag_id: str, *, position: int | None =
     _passages(console, "Changed", payload.get("changed"), "changed", full, info["terms"])
     _passages(console, "Added", payload.get("added"), "added", full, info["terms"])
     _passages(console, "Removed", payload.get("removed"), "removed", full, info["terms"])
+    _passages(console, "Possibly removed (the page answered 404 once; confirmed on the next crawl)",
+              payload.get("possibly_removed"), "possibly_removed", full, info["terms"])
+    _passages(console, "Restored (the page answers again after a 404)", payload.get("restored"), "added", full,
+              info["terms"])
     _passages(console, "Moved", payload.get("moved"), "moved", full, info["terms"])
-    for label, key, style, sign in (("Facts gained", "facts_gained", "green", "+"), ("Facts lost", "facts_lost", "red", "-")):
+    for label, key, style, sign in (("Facts gained", "facts_gained", "green", "+"), ("Facts lost", "facts_lost", "red", "-"),
+                                    ("Facts only a 404-once page still states", "facts_possibly_lost", "yellow", "-")):
         facts = fact_labels(payload.get(key))
         if facts:
             console.print(f"[bold]{label}:[/] " + ", ".join(f"[{style}]{sign} {markup(f)}[/]" for f in facts))
@@ -203,6 +210,8 @@ def render_digest(console: Console, store, fd: FlagDigest, *, position: int | No
     console.print(f"[bold]{markup(flag['tool'])} x {markup(crit['title'])}[/] ({markup(crit['id'])})")
     if crit["question"]:
         console.print(f"  [italic]{markup(crit['question'])}[/]")
+    for line in claim_lines((flag.get("payload") or {}).get("claim")):     # a claim's status changed: first
+        console.print(line)
     console.print(f"[bold]What changed:[/] {markup(flag['summary'])}")
     console.print(f"[bold]Compared:[/] {_run_label(runs['from_run'], 'last reviewed')} -> {_run_label(runs['to_run'], 'new')}")
     if base:
@@ -256,7 +265,9 @@ def _passages(console: Console, title: str, items, kind: str, full: bool = False
             body = rich_word_diff(p.get("old_text") or "", p.get("text") or "", plain=plain, context=context)
         elif kind == "added":
             body = f"[green]+ {markup(clip(safe(p.get('text') or ''), chars))}[/]"
-        elif kind == "removed":
+        elif kind in ("removed", "possibly_removed"):
+            if p.get("gone_since"):
+                console.print(f"    [dim]404 since {markup(str(p['gone_since'])[:10])}[/]")
             body = f"[red]- [strike]{markup(clip(safe(p.get('text') or ''), chars))}[/strike][/]"
         else:
             body = markup(clip(safe(p.get("text") or ""), chars))
