@@ -460,3 +460,12 @@ def test_a_claim_block_makes_the_flag_a_contradiction_ranked_first():
     claim = {"verdict": "contradicted", "assertions": [{"text": "S3 only", "status": "contradicted"}],
              "summary_line": "The study says S3 only; the docs now list Azure too."}
     assert _kind(dict(payload, claim=claim)) == "contradiction" and KINDS["contradiction"] == min(KINDS.values())
+
+
+def test_a_tag_lost_with_boilerplate_alone_is_wording_not_evidence(crawls):
+    crawls.run("dvc", {"/doc/p": page(("Plots", "Charts of a run.\nDownload the metric Notebook"))})
+    crawls.run("dvc", {"/doc/p": page(("Plots", "Charts of a run."))})
+    flag = flag_for(run_diff(crawls.store), "dvc", "tracking")
+    [ch] = flag.changed
+    assert ch["tagged"] == "lost" and all(o["op"] == "equal" for o in ch["diff"])
+    assert flag.kind == "wording" and flag.removed == []

@@ -141,3 +141,15 @@ def test_long_output_is_paged_on_a_terminal_only():
     short = _console(True)
     emit(short, lambda: short.print("one line"), page=paged.append)
     assert len(paged) == 1 and "one line" in short.file.getvalue()        # fits the screen: no pager
+
+
+def test_a_tag_that_flipped_without_a_word_changing_ranks_last_among_changes():
+    same = "Monitor training progress in the UI."
+    flipped = changed("flip", same, same, tagged="lost",
+                      importance=importance("changed", tagged="lost", changed_words=0))
+    real = changed("real", "Plots show metrics.", "Plots show metrics and images.", tagged="lost",
+                   importance=importance("changed", tagged="lost", changed_words=2))
+    f = flag("F7", "visualization", changed=[flipped, real])
+    assert [e.item["url"].split("#")[1] for e in entries(f)] == ["real", "flip"]
+    text = "\n".join(digest_lines([f], plain=True))
+    assert "no longer evidence for this criterion; no word changed beyond noise" in text

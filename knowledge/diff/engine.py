@@ -528,7 +528,10 @@ def _kind(p: dict) -> str:
     def prose(key: str) -> list[dict]:
         return [d for d in p[key] if not d.get("reference")]
 
-    if prose("added") or prose("removed") or any(d.get("tagged") for d in prose("changed")):
+    # A passage that became (stopped being) evidence counts as added (removed) when words changed;
+    # a tag that flipped with boilerplate alone is wording.
+    if prose("added") or prose("removed") or any(d.get("tagged") and any(o.get("op") != "equal" for o in d["diff"])
+                                                 for d in prose("changed")):
         return "evidence"
     if prose("changed") or p["moved"] or p["restored"]:
         return "wording"

@@ -204,10 +204,11 @@ def _label(e: Entry) -> str:
         parts.append("back after a 404")
     elif e.kind == "moved":
         parts.append(f"moved from {it.get('old_url')}")
-    if it.get("tagged") == "gained":
-        parts.append("now evidence for this criterion")
-    elif it.get("tagged") == "lost":
-        parts.append("no longer evidence for this criterion")
+    if it.get("tagged") in ("gained", "lost"):
+        parts.append("now evidence for this criterion" if it["tagged"] == "gained"
+                     else "no longer evidence for this criterion")
+        if e.kind == "changed" and not any(isinstance(o, dict) and o.get("op") != "equal" for o in it.get("diff") or []):
+            parts.append("no word changed beyond noise")
     if it.get("facts"):
         parts.append(", ".join(map(str, it["facts"])))
     if it.get("cues") or it.get("cues_removed"):

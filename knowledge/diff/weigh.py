@@ -77,9 +77,13 @@ def importance(kind: str, *, reference: bool = False, score: float = 0.5, change
     the criterion)."""
     base = BASE.get(kind, 0.1)
     if kind == "changed":
-        # A rewording that made (or unmade) the passage evidence counts like an addition (removal);
+        # A rewording that made (or unmade) the passage evidence counts like an addition (removal),
+        # unless no word changed beyond noise (the tagger's verdict moved with boilerplate);
         # otherwise the more words changed, the more it matters, up to a whole new passage.
-        base = 0.9 if tagged else base * min(1.0, 0.25 + changed_words / 40)
+        if tagged:
+            base = 0.9 if changed_words else 0.15
+        else:
+            base = base * min(1.0, 0.25 + changed_words / 40)
     value = base * (0.5 + min(max(score, 0.0), 1.0))
     value += FACT_BONUS * bool(facts) + CUE_BONUS * bool(list(cue_words))
     if kind == "moved":
