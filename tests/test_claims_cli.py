@@ -3,12 +3,14 @@ the first crawl, after the docs change, and --as-of the first crawl again."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from conftest import html, write_site
+from crawler.localserver import serve
 from knowledge.ops.crawl import run_crawl
 
 runner = CliRunner()
@@ -39,24 +41,31 @@ def site_v2() -> dict[str, str]:
     return files
 
 
-@pytest.fixture
-def dvc_store(tmp_path, serve_site):
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
     """A store with three crawls of the same server: v1, then v2 twice (a page must answer 404 on
-    two crawls in a row before it is gone)."""
-    sources = tmp_path / "sources.toml"
+    two crawls in a row before it is gone). Built once; each test works on a copy."""
+    tmp = tmp_path_factory.mktemp("claims")
+    sources = tmp / "sources.toml"
     sources.write_text(f'[[source]]\ntool = "dvc"\nroots = ["{ORIGIN}/doc"]\nallow = ["{ORIGIN}/doc"]\n'
                        f'content = ["main"]\n', encoding="utf-8")
-    server = serve_site(write_site(tmp_path / "v1", site_v1()))
+    db = tmp / "claims.sqlite"
+    with serve(write_site(tmp / "v1", site_v1())) as server:
+        def crawl() -> None:
+            result = run_crawl(["dvc"], base_urls=[f"dvc={server.origin}"], sources_file=sources, db=db)
+            assert [r["status"] for r in result["runs"]] == ["complete"], result
+
+        crawl()
+        server.root = write_site(tmp / "v2", site_v2()).resolve()
+        crawl()
+        crawl()
+    return db
+
+
+@pytest.fixture
+def dvc_store(crawled, tmp_path):
     db = tmp_path / "claims.sqlite"
-
-    def crawl() -> None:
-        result = run_crawl(["dvc"], base_urls=[f"dvc={server.origin}"], sources_file=sources, db=db)
-        assert [r["status"] for r in result["runs"]] == ["complete"], result
-
-    crawl()
-    server.root = write_site(tmp_path / "v2", site_v2()).resolve()
-    crawl()
-    crawl()
+    shutil.copy(crawled, db)
     return db
 
 
@@ -113,3 +122,74 @@ def test_report_shows_the_verdict_next_to_the_claim_and_dead_study_citations(dvc
     assert "https://dvc.org/doc/command-reference/run (404)" in row.dead_citations
     md = runner.invoke(app, ["report", "--db", str(dvc_store)]).stdout
     assert "**Verdict: stale**" in md and "Dead study citation: https://dvc.org/doc/command-reference/run" in md
+
+
+def test_verdicts_are_cached_per_run_and_rejudged_when_the_rules_change(dvc_store, monkeypatch):
+    from knowledge.claims import cache
+    from knowledge.store import Store
+
+    fresh = claims(dvc_store)
+    with Store.open(dvc_store, create=False) as store:
+        rows = store.conn.execute("SELECT run_id, key FROM claim_verdicts ORDER BY run_id").fetchall()
+    assert [r["run_id"] for r in rows] == [3]            # the run judged: the latest
+    assert claims(dvc_store) == fresh                    # read back from the cache: the same answer
+
+    judged = []
+    real = cache.judge_run
+    monkeypatch.setattr(cache, "judge_run", lambda *a, **k: judged.append(a[1]["id"]) or real(*a, **k))
+    claims(dvc_store)
+    assert judged == []                                  # nothing judged again
+    monkeypatch.setattr(cache, "JUDGE_VERSION", "test-next")
+    cache._data_hash.cache_clear()
+    try:
+        assert claims(dvc_store) == fresh
+        assert judged == [3]                             # a new judge re-judges, with the same result here
+    finally:
+        cache._data_hash.cache_clear()
+
+
+def test_diff_puts_stale_claims_first_and_accepting_one_records_the_new_finding(dvc_store):
+    result = runner.invoke(app, ["diff", "--db", str(dvc_store), "--json"])
+    assert result.exit_code == 0, result.stderr
+    flags = {(f["tool"], f["criterion"]): f for f in json.loads(result.stdout)["flags"]}
+    pipelines = flags["dvc", "pipelines"]
+    assert pipelines["kind"] == "contradiction" and pipelines["rank"] == 1
+    assert pipelines["summary"].startswith("contradicts the study: Pipelines are run with `dvc run`")
+    ranks = [f["rank"] for f in json.loads(result.stdout)["flags"]]
+    assert ranks == sorted(ranks)                          # contradictions first
+
+    note = "Stages are defined in dvc.yaml or with dvc stage add, and run with dvc repro."
+    accepted = runner.invoke(app, ["review", "accept", pipelines["id"], "--note", note, "--reviewer", "Ada",
+                                   "--db", str(dvc_store)])
+    assert accepted.exit_code == 0, accepted.stderr
+    again = json.loads(runner.invoke(app, ["diff", "--db", str(dvc_store), "--json"]).stdout)
+    assert ("dvc", "pipelines") not in {(f["tool"], f["criterion"]) for f in again["flags"]}
+    report = runner.invoke(app, ["report", "--db", str(dvc_store)]).stdout
+    assert f"**Finding now:** {note} (Ada, " in report
+
+
+def test_a_verdict_that_changes_without_any_passage_changing_is_a_flag(dvc_store, monkeypatch):
+    from knowledge.claims import cache, judge
+    from knowledge.diff.engine import run_diff
+    from knowledge.review.decisions import decide
+    from knowledge.store import Store
+
+    with Store.open(dvc_store, create=False) as store:
+        first = {(f.tool, f.criterion): f for f in run_diff(store).flags}
+        decide(store, first["dvc", "pipelines"].id, "accepted", reviewer="Ada")
+        assert ("dvc", "pipelines") not in {(f.tool, f.criterion) for f in run_diff(store).flags}
+        # The judge improves (here: it asks for firmer evidence before calling a claim stale); the
+        # docs and their evidence are the same, but the verdict is not: that is a flag of its own.
+        monkeypatch.setattr(judge, "STALE_AT", 0.99)
+        monkeypatch.setattr(cache, "JUDGE_VERSION", "firmer")
+        cache._data_hash.cache_clear()
+        import knowledge.diff.claimcheck as claimcheck
+        monkeypatch.setattr(claimcheck, "STALE_AT", 0.99)
+        try:
+            flags = {(f.tool, f.criterion): f for f in run_diff(store).flags}
+        finally:
+            cache._data_hash.cache_clear()
+    flag = flags["dvc", "pipelines"]
+    assert flag.kind != "contradiction"
+    assert flag.payload["claim"]["summary_line"].startswith("no longer contradicts the study: Pipelines are run")
+    assert not (flag.added or flag.removed or flag.changed or flag.moved)

@@ -450,16 +450,20 @@ def test_content_shaped_boilerplate_never_flags(crawls):
     assert run_diff(crawls.store).flags == []
 
 
-def test_a_claim_block_makes_the_flag_a_contradiction_ranked_first():
+def test_a_claim_block_that_contradicts_makes_the_flag_a_contradiction_ranked_first():
     from knowledge.diff.engine import KINDS, _kind
 
     payload = {k: [] for k in ("added", "removed", "changed", "moved", "possibly_removed", "restored",
                                "cues", "cues_removed")}
     payload.update(facts_gained={}, facts_lost={})
     assert _kind(dict(payload, changed=[{"reference": False}])) == "wording"
-    claim = {"verdict": "contradicted", "assertions": [{"text": "S3 only", "status": "contradicted"}],
-             "summary_line": "The study says S3 only; the docs now list Azure too."}
+    claim = {"verdict": "stale", "contradicts": True, "assertions": [{"text": "S3 only", "status": "contradicted"}],
+             "summary_line": "contradicts the study: S3 only -- the list has grown: +azure-blob"}
     assert _kind(dict(payload, claim=claim)) == "contradiction" and KINDS["contradiction"] == min(KINDS.values())
+    # A verdict that changed without contradicting the study (e.g. holds -> extended) is no contradiction.
+    quiet = dict(claim, verdict="extended", contradicts=False)
+    assert _kind(dict(payload, claim=quiet)) == "evidence"
+    assert _kind(dict(payload, claim=quiet, changed=[{"reference": False}])) == "wording"
 
 
 def test_a_tag_lost_with_boilerplate_alone_is_wording_not_evidence(crawls):

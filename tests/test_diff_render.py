@@ -102,13 +102,17 @@ def test_scraped_markup_and_escapes_stay_inert():
     assert "[bold red]styled[/bold red]" in shown and "\x1b" not in shown
 
 
-def test_a_claim_block_is_printed_first():
-    claim = {"verdict": "contradicted", "summary_line": "The study says S3 only; the docs now list Azure.",
-             "assertions": [{"text": "Stores artifacts in S3 only", "status": "contradicted"}]}
+def test_a_claim_block_is_printed_first_compact_in_the_digest_in_full_with_full():
+    top = {"url": "https://docs.example.org/storage#azure", "crawled_at": "2024-04-01T06:00:00Z"}
+    claim = {"verdict": "stale", "summary_line": "contradicts the study: S3 only -- the list has grown: +azure-blob",
+             "assertions": [{"text": "Stores artifacts in S3 only", "status": "contradicted",
+                             "reason": "the list has grown: +azure-blob (2 passages)", "passages": [top]}]}
     f = flag("F5", "storage", claim=claim, added=[entry("added", "azure", "Azure Blob Storage is supported.")])
     lines = digest_lines([f], plain=True)
-    assert lines[1].startswith("  [bold yellow]claim:[/] The study says S3 only") and "contradicted" in lines[1]
-    assert "Stores artifacts in S3 only" in lines[2]
+    assert lines[1].startswith("  [bold yellow]claim:[/] contradicts the study: S3 only") and "stale" in lines[1]
+    assert "https://docs.example.org/storage#azure (2024-04-01)" in lines[2]      # where the docs show it
+    full = "\n".join(full_lines([f], plain=True))
+    assert "Stores artifacts in S3 only [contradicted]" in full and "why:[/] the list has grown" in full
 
 
 def test_stat_is_one_line_per_flag_and_full_lists_every_entry():

@@ -9,7 +9,7 @@ import pytest
 
 from crawler.localserver import serve
 from test_resilience_kit import (copy_store, crawl, diff, evidence_by_path, fetch_rows, integrity, make_site,
-                                 page_html, page_shas, removed_paths, write_robots)
+                                 page_html, page_shas, removed_paths, review_all, write_robots)
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,7 @@ def site(tmp_path_factory):
     with serve(root) as server:
         result = crawl(db, server.origin)
         assert result["runs"][0]["status"] == "complete"
+        review_all(db)
         baseline = evidence_by_path(db, result["runs"][0]["run"])
         assert set(baseline) >= set(paths), "every page of the test site carries tagged evidence"
         yield {"root": root, "server": server, "db": db, "paths": paths, "evidence": baseline,

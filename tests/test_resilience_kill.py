@@ -17,7 +17,7 @@ import cli
 from crawler.localserver import serve
 from knowledge.store import Store
 from test_resilience_kit import (TOOL, copy_store, crawl, diff, evidence_by_path, integrity, make_site,
-                                 page_shas, removed_paths)
+                                 page_shas, removed_paths, review_all)
 
 N_PAGES = 120
 SLOW = 0.6     # seconds some pages take, to catch a crawl in the middle
@@ -31,6 +31,7 @@ def site(tmp_path_factory):
     with serve(root) as server:
         run = crawl(db, server.origin)["runs"][0]
         assert run["status"] == "complete"
+        review_all(db)
         yield {"root": root, "server": server, "db": db, "paths": paths, "run": run["run"],
                "evidence": evidence_by_path(db, run["run"]), "shas": page_shas(db)}
 

@@ -88,6 +88,18 @@ def diff(db: Path):
         return run_diff(store, [TOOL])
 
 
+def review_all(db: Path) -> None:
+    """Accept every flag of a first diff, as a group does after its first crawl (the study's stale
+    claims are flags then): later diffs compare with this reviewed state, so any flag is a change."""
+    from knowledge.review.decisions import decide
+
+    with Store.open(db, create=False) as store:
+        from knowledge.diff.engine import run_diff
+
+        for flag in run_diff(store, [TOOL]).flags:
+            decide(store, flag.id, "accepted", reviewer="baseline")
+
+
 def removed_paths(result) -> set[str]:
     """Page paths of every passage a diff reports as removed, over all flags."""
     return {_path(item["url"]) for flag in result.flags for item in flag.payload.get("removed", [])}

@@ -191,7 +191,8 @@ def test_report_format_follows_extension(tmp_path):
 
 def test_cron_line_end_to_end_with_the_real_collector(tmp_path):
     """The generated cron line, run by sh with the real `collector` against a local copy of a docs
-    site (a sources file points at it): quiet week -> exit 0 and a report; changed docs -> the
+    site (a sources file points at it). The first week's diff puts the study's stale claims up for
+    review; once they are reviewed, a quiet week -> exit 0 and a report; changed docs -> the
     notice for cron's mail, diff exit 1 in the log, and a fresh report anyway."""
     import json
 
@@ -203,7 +204,17 @@ def test_cron_line_end_to_end_with_the_real_collector(tmp_path):
     env = dict(os.environ, no_proxy="127.0.0.1,localhost", NO_PROXY="127.0.0.1,localhost")
     port = 0
     results = []
-    for version in ("v1", "v2"):
+    for week, version in enumerate(("v1", "v1", "v2")):
+        if week == 1:   # the group reviews the first week's flags (the study's stale claims)
+            from knowledge.diff.engine import open_flags
+            from knowledge.review.decisions import decide
+            from knowledge.store import Store
+
+            with Store.open(db, create=False) as store:
+                first = open_flags(store)
+                assert first and all(f.kind == "contradiction" for f in first)
+                for flag in first:
+                    decide(store, flag.id, "accepted", reviewer="the group")
         with serve(site_root(version, "metaflow"), port=port) as server:
             port = server.server_address[1]
             source = load_sources()["metaflow"].with_origin(server.origin).to_dict()
@@ -215,7 +226,8 @@ def test_cron_line_end_to_end_with_the_real_collector(tmp_path):
                                  text=True, timeout=180)
         log = (db.parent / "collector-weekly.log").read_text()
         results.append((run.stdout, log.rsplit("=== collector weekly run", 1)[-1], report.read_text()))
-    (quiet, quiet_log, quiet_report), (changed, changed_log, changed_report) = results
+    (first, first_log, _), (quiet, quiet_log, quiet_report), (changed, changed_log, changed_report) = results
+    assert "diff exit 1" in first_log and "found changes" in first
     assert quiet == "" and "crawl exit 0, diff exit 0" in quiet_log, quiet_log
     assert "found changes or failed (exit 1)" in changed and str(report) in changed
     assert "diff exit 1" in changed_log and "report exit 0" in changed_log, changed_log

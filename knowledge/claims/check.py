@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from knowledge.claims.judge import CitedPage, DocPassage, ToolDocs, judge_cell, path_key
+from knowledge.claims.cache import run_verdicts
+from knowledge.claims.judge import CitedPage, DocPassage, ToolDocs, path_key
 from knowledge.claims.model import CellVerdict, rank_cells
-from knowledge.domain.baseline import baseline_for
 from knowledge.domain.checklist import check_criteria
 from knowledge.errors import CollectorError, unknown_name
 from knowledge.evidence.read import run_evidence, run_pages, run_passages, runs_as_of
@@ -44,12 +44,8 @@ def check_claims(store: Store, tools: list[str] | None = None, criteria: list[st
             notes.append(f"{tool}: no finished crawl" + (f" as of {as_of}" if as_of else "") + "; its claims are "
                          f"not judged (run `collector crawl {tool}`).")
             continue
-        claims = {c: baseline_for(tool, c) for c in crit}
-        # A tool the study never covered (one added with --sources) has no claim to judge: its
-        # cells are "no-claim" without reading its evidence.
-        docs = tool_docs(store, run) if any(claims.values()) else _empty_docs(tool, run)
-        for c in crit:
-            cells.append(judge_cell(tool, c, claims[c], docs))
+        verdicts = run_verdicts(store, run)
+        cells += [verdicts[c] for c in crit if c in verdicts]
     info = {t: (None if r is None else {"run_id": r["id"], "status": r["status"], "started_at": r["started_at"]})
             for t, r in runs.items()}
     return ClaimsResult(rank_cells(cells), info, notes)
@@ -71,13 +67,11 @@ def _tools(store: Store, tools: list[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _empty_docs(tool: str, run) -> ToolDocs:
-    return ToolDocs(tool, [], 0, {}, run["id"], run["started_at"])
-
-
-def tool_docs(store: Store, run) -> ToolDocs:
-    """Every passage of the run (the evidence as of that run), with its tags and facts."""
-    evidence = run_evidence(store, run["id"])
+def tool_docs(store: Store, run, evidence: list | None = None) -> ToolDocs:
+    """Every passage of the run (the evidence as of that run), with its tags and facts.
+    `evidence`: the run's run_evidence when the caller has it already."""
+    if evidence is None:
+        evidence = run_evidence(store, run["id"])
     tags: dict[int, dict[str, float]] = {}
     facts: dict[int, set] = {}
     for e in evidence:
@@ -100,12 +94,14 @@ _UNSTABLE_ID = re.compile(r"^(?:id\d+|toc-entry-\d+)$")
 
 def cited_pages(store: Store, run, pages=None) -> dict[str, CitedPage]:
     """For each URL the study cites for this tool: is its page (and section) in this crawl?"""
-    from knowledge.domain.baseline import load_baseline
+    from knowledge.domain.baseline import baseline_for
+    from knowledge.domain.checklist import criterion_ids
 
     pages = pages if pages is not None else run_pages(store, run["id"])
     by_path = {path_key(p.url): p for p in pages}
-    urls = sorted({u for (tool, _c), claim in load_baseline().items() if tool == run["tool"]
-                   for a in claim.assertions for u in a.cited})
+    claims = [baseline_for(run["tool"], c) for c in criterion_ids()]
+    urls = sorted({u for claim in claims if claim is not None for a in getattr(claim, "assertions", ())
+                   for u in a.cited})
     out: dict[str, CitedPage] = {}
     for url in urls:
         key = path_key(url)

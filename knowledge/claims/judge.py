@@ -159,6 +159,7 @@ def judge_cell(tool: str, criterion: str, claim, docs: ToolDocs | None) -> CellV
                     if checked else "nothing to check")
         if contradicted:
             deciding += f"; minor: {contradicted[0].reason}"
+    score = round(score, 3)     # as stored: a cached verdict ranks exactly like a fresh one
     order = {"contradicted": 0, "new": 1, "supported": 2, "unsupported": 3}
     results.sort(key=lambda r: (order[r.status], -r.strength))
     passages = _cell_passages(results, verdict)
@@ -190,6 +191,7 @@ def _result(a: Assertion, status: str, strength: float, reason: str, passages: l
             docs: ToolDocs) -> AssertionResult:
     if a.weight == "minor" and status == "contradicted":
         strength *= 0.5
+    strength = round(strength, 3)
     passages = sorted(passages, key=lambda p: -p.strength)[:MAX_PASSAGES]
     cited = [docs.cited[u].to_dict() if u in docs.cited else {"url": u, "status": "not-crawled"} for u in a.cited]
     gone = [c for c in cited if c["status"] in ("gone", "section-gone")]
@@ -248,9 +250,23 @@ def _cited_lost(a: Assertion, docs: ToolDocs) -> list[CitedPage]:
 
 
 def _terms_label(a: Assertion) -> str:
-    shown = [t[3:] if t.startswith("re:") else t for t in a.terms[:3]]
-    shown = [re.sub(r"\\[bsw]\*?|\(\?:|\)|\\", "", t) for t in shown]
-    return ", ".join(f"'{t}'" for t in shown) or ", ".join(f"{c}={v}" for c, v in sorted(a.fact_pairs()))
+    shown = list(dict.fromkeys(readable(t) for t in a.terms[:3]))
+    return ", ".join(f"'{t}'" for t in shown if t) or ", ".join(f"{c}={v}" for c, v in sorted(a.fact_pairs()))
+
+
+def readable(term: str) -> str:
+    """A term as a reader would write it: "re:\\bdvc run\\b(?![-\\w])" -> "dvc run"."""
+    if not term.startswith("re:"):
+        return term
+    t = re.sub(r"\(\?<?[!=][^)]*\)", "", term[3:])          # look-arounds
+    t = re.sub(r"\\[bB]", "", t)
+    t = re.sub(r"\\s[+*]?", " ", t)
+    t = re.sub(r"\[[^\]]*\][+*?]?|\\[wWdDS][+*?]?|[.][+*?]", "", t)   # classes and wildcards
+    t = t.replace("(?:", "(")
+    t = t.split("|")[0] if "(" not in t else t
+    t = re.sub(r"(\w)\?", r"\1", t)                         # optional plural s etc.
+    t = re.sub(r"[()?*+{}\\^$]|\d+,\d*", "", t)
+    return " ".join(t.split())
 
 
 def _exists(a: Assertion, docs: ToolDocs) -> AssertionResult:
@@ -412,7 +428,8 @@ def new_evidence(claim, criterion: str, docs: ToolDocs) -> list[AssertionResult]
         refs = sorted(refs, key=lambda p: -p.strength)[:MAX_PASSAGES]
         label = f"{cat.replace('_', ' ')} {val}"
         out.append(AssertionResult(f"{docs.tool}.{criterion}.new:{cat}={val}", label, "new", "new",
-                                   min(1.0, 0.3 + 0.1 * len(idx)), f"{label}: {len(idx)} passages, not in the study",
+                                   round(min(1.0, 0.3 + 0.1 * len(idx)), 3),
+                                   f"{label}: {len(idx)} passages, not in the study",
                                    "core", refs, []))
     return out
 

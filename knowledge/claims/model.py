@@ -23,6 +23,10 @@ class PassageRef:
         return {"url": self.url, "heading_path": list(self.heading_path), "text": self.text,
                 "quote": self.quote, "crawled_at": self.crawled_at, "run_id": self.run_id}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "PassageRef":
+        return cls(d["url"], list(d["heading_path"]), d["text"], d["crawled_at"], d["run_id"], d.get("quote", ""))
+
 
 @dataclass
 class AssertionResult:
@@ -42,6 +46,11 @@ class AssertionResult:
         return {"key": self.key, "text": self.text, "kind": self.kind, "status": self.status,
                 "strength": round(self.strength, 3), "reason": self.reason, "weight": self.weight,
                 "cited": self.cited, "passages": [p.to_dict() for p in self.passages]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "AssertionResult":
+        return cls(d["key"], d["text"], d["kind"], d["status"], d["strength"], d["reason"], d["weight"],
+                   [PassageRef.from_dict(p) for p in d["passages"]], list(d["cited"]))
 
 
 @dataclass
@@ -69,6 +78,13 @@ class CellVerdict:
                 "assertions": [a.to_dict() for a in self.assertions],
                 "passages": [p.to_dict() for p in self.passages],
                 "run_id": self.run_id, "crawled_at": self.crawled_at}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "CellVerdict":
+        return cls(d["tool"], d["criterion"], d["verdict"], d["score"], d["claim"],
+                   [AssertionResult.from_dict(a) for a in d["assertions"]],
+                   [PassageRef.from_dict(p) for p in d["passages"]], d["run_id"], d["crawled_at"],
+                   rank=d.get("rank", 0), deciding=d.get("deciding", ""))
 
 
 def rank_cells(cells: list[CellVerdict]) -> list[CellVerdict]:

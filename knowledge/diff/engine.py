@@ -68,6 +68,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
+from knowledge.diff.claimcheck import claim_change, claim_state, verdict_summary
 from knowledge.diff.matching import (Item, counterparts, deleted_text, heading_key, inserted_text, match_passages,
                                      norm_hash, normalise, word_diff)
 from knowledge.diff.moves import SiteMove, find_site_moves, path_map
@@ -252,8 +253,10 @@ def cell_state(evidence: Iterable[Evidence]) -> str:
     return _h("\n".join(entries) + "\n--\n" + "\n".join(facts))
 
 
-def flag_id(tool: str, criterion: str, from_state: str | None, to_state: str) -> str:
-    return "F" + _h(f"{tool}|{criterion}|{from_state or ''}|{to_state}")[:10]
+def flag_id(tool: str, criterion: str, from_state: str | None, to_state: str, claim: str = "") -> str:
+    """Stable per (cell, the two evidence states, what changed in the claim): diff is idempotent."""
+    tail = f"|{claim}" if claim else ""
+    return "F" + _h(f"{tool}|{criterion}|{from_state or ''}|{to_state}{tail}")[:10]
 
 
 # --------------------------------------------------------------------------- selection
@@ -326,7 +329,8 @@ def _reviewed(ctx: "_Context", tools: list[str], crit: list[str]) -> DiffResult:
             rs = reviewed.get((tool, c))
             base = rs["run_id"] if rs and store.get_run(rs["run_id"]) is not None else runs[0]["id"]
             from_by_run.setdefault(base, []).append(c)
-            cell_flags[c] = _cell_flag(ctx, tool, c, base, to["id"])
+            cell_flags[c] = _cell_flag(ctx, tool, c, base, to["id"], against_study=rs is None,
+                                       old_claim=_reviewed_claim(store, rs))
         result.from_runs[tool] = [
             dict(_run_info(store.get_run(rid)), criteria=cs,
                  basis="reviewed" if any((tool, c) in reviewed for c in cs) else "earliest")
@@ -384,7 +388,24 @@ def _order(f: Flag) -> tuple:
 
 
 # --------------------------------------------------------------------------- one cell
-def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: int) -> Flag | None:
+def _reviewed_claim(store: Store, rs) -> dict | None:
+    """The claim check's verdict as the reviewer saw it: recorded in the flag they decided."""
+    if rs is None or not rs["flag_id"]:
+        return None
+    flag = get_flag(store, rs["flag_id"])
+    return (flag.payload or {}).get("claim_verdict") if flag else None
+
+
+def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: int,
+               against_study: bool = False, old_claim: dict | None = None) -> Flag | None:
+    # What the change did to the study's claim (knowledge.diff.claimcheck): a cell whose verdict
+    # changes is a flag even when no passage of it did (a rule improved, or nobody has reviewed a
+    # stale claim yet). The older side is the verdict as reviewed when a decision recorded it.
+    new_verdict = ctx.verdicts(to_id).get(criterion)
+    if old_claim is None and not against_study:
+        old_claim = verdict_summary(ctx.verdicts(from_id).get(criterion))
+    claim = claim_change(old_claim, new_verdict, against_study=against_study)
+    claim_verdict = verdict_summary(new_verdict)
     old_all = ctx.side(from_id).get(criterion, [])
     new_all = ctx.side(to_id).get(criterion, [])
     # A page that answered 404 once keeps its content in the run's evidence, but it is not live: its
@@ -394,7 +415,8 @@ def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: 
     new = [e for e in new_all if e.carried != "gone"]
     from_state, to_state = cell_state(old), cell_state(new)
     if from_state == to_state:
-        return None
+        return _claim_flag(ctx, tool, criterion, from_id, to_id, from_state, to_state, claim,
+                           claim_verdict) if claim else None
     moves = ctx.site_map(from_id, to_id)
     m = match_passages([_item(e, moves) for e in old], [_item(e) for e in new])
     # A passage that became (or stopped being) evidence for this criterion because its text changed
@@ -469,17 +491,37 @@ def _cell_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: 
             followed[prefixes[o.ref.path]] = followed.get(prefixes[o.ref.path], 0) + 1
     payload["site_moves"] = [{"from": a, "to": b, "passages": k} for (a, b), k in sorted(followed.items())]
     if not any(payload[k] for k in ENTRY_LISTS + ("facts_gained", "facts_lost", "facts_possibly_lost")):
-        return None          # only a site move: one crawl-health line, no flag
+        # only a site move: one crawl-health line, no flag (unless the claim changed all the same)
+        return _claim_flag(ctx, tool, criterion, from_id, to_id, from_state, to_state, claim,
+                           claim_verdict) if claim else None
     prose = [d for k in ENTRY_LISTS for d in payload[k] if not d["reference"]]
     payload["cues"] = sorted({c for d in prose for c in d["cues"]})
     payload["cues_removed"] = sorted({c for d in prose for c in d.get("cues_removed", ())})
     payload["baseline"] = _baseline(tool, criterion, new_facts, payload["facts_lost"])
+    if claim:
+        payload["claim"] = claim
+    payload["claim_verdict"] = claim_verdict
     kind = _kind(payload)
     now = utcnow()
-    return Flag(id=flag_id(tool, criterion, from_state, to_state), tool=tool, criterion=criterion, kind=kind,
-                rank=KINDS[kind], status="open", summary=_summary(payload), from_run=from_id, to_run=to_id,
-                from_state=from_state, to_state=to_state, rules_version=ctx.rules(to_id), payload=payload,
-                created_at=now, updated_at=now)
+    return Flag(id=flag_id(tool, criterion, from_state, to_state, claim_state(claim)), tool=tool, criterion=criterion,
+                kind=kind, rank=KINDS[kind], status="open", summary=_summary(payload), from_run=from_id,
+                to_run=to_id, from_state=from_state, to_state=to_state, rules_version=ctx.rules(to_id),
+                payload=payload, created_at=now, updated_at=now)
+
+
+def _claim_flag(ctx: "_Context", tool: str, criterion: str, from_id: int, to_id: int, from_state: str,
+                to_state: str, claim: dict, claim_verdict: dict | None) -> Flag:
+    """A flag for a cell whose claim verdict changed while its evidence did not."""
+    payload = {k: [] for k in ENTRY_LISTS} | {"facts_gained": {}, "facts_lost": {}, "facts_possibly_lost": {},
+                                             "cues": [], "cues_removed": [], "site_moves": [], "claim": claim,
+                                             "claim_verdict": claim_verdict}
+    payload["baseline"] = _baseline(tool, criterion, _facts(ctx.side(to_id).get(criterion, [])), {})
+    kind = _kind(payload)
+    now = utcnow()
+    return Flag(id=flag_id(tool, criterion, from_state, to_state, claim_state(claim)), tool=tool, criterion=criterion,
+                kind=kind, rank=KINDS[kind], status="open", summary=_summary(payload), from_run=from_id,
+                to_run=to_id, from_state=from_state, to_state=to_state, rules_version=ctx.rules(to_id),
+                payload=payload, created_at=now, updated_at=now)
 
 
 def _follow_text(ctx: "_Context", from_id: int, to_id: int, added: list[Item], removed: list[Item],
@@ -520,7 +562,7 @@ def _follow_text(ctx: "_Context", from_id: int, to_id: int, added: list[Item], r
 def _kind(p: dict) -> str:
     """The first kind that applies (see the module docstring); reference entries never decide a
     kind above 'reference'."""
-    if p.get("claim"):
+    if (p.get("claim") or {}).get("contradicts"):
         return "contradiction"
     if p["facts_gained"] or p["facts_lost"] or p["cues"] or p["cues_removed"]:
         return "capability"
@@ -535,6 +577,8 @@ def _kind(p: dict) -> str:
         return "evidence"
     if prose("changed") or p["moved"] or p["restored"]:
         return "wording"
+    if p.get("claim"):           # the verdict changed (no contradiction) while only reference text did
+        return "evidence"
     if p["added"] or p["removed"] or p["changed"]:
         return "reference"
     return "possibly_removed"
@@ -592,6 +636,8 @@ def _summary(p: dict) -> str:
     words = list(p.get("cues") or []) + [f"{c} (deleted)" for c in p.get("cues_removed") or []]
     if words:
         parts.append("mentions " + ", ".join(f"'{c}'" for c in words))
+    if p.get("claim"):
+        parts.insert(0, p["claim"]["summary_line"])
     return "; ".join(parts) or "evidence changed"
 
 
@@ -724,6 +770,21 @@ class _Context:
         self._moves: dict[tuple[int, int], list[SiteMove]] = {}
         self._gone: dict[int, tuple[dict, dict]] = {}
         self._rules: dict[int, str] = {}
+        self._verdicts: dict[int, dict] = {}
+
+    def verdicts(self, run_id: int) -> dict:
+        """{criterion: CellVerdict} of the claim check as of this run (cached in the store)."""
+        if run_id not in self._verdicts:
+            try:
+                from knowledge.claims.cache import run_verdicts
+                from knowledge.claims.check import tool_docs
+
+                run = self.store.get_run(run_id)
+                self._verdicts[run_id] = run_verdicts(self.store, run,
+                                                      lambda r: tool_docs(self.store, r, self.raw(r["id"])))
+            except ImportError:    # no study to judge against (tests switch the baseline module off)
+                self._verdicts[run_id] = {}
+        return self._verdicts[run_id]
 
     def rules(self, run_id: int) -> str:
         if run_id not in self._rules:

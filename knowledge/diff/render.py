@@ -124,19 +124,29 @@ def flag_lines(fd: FlagDigest, *, plain: bool, header: bool = True, study: bool 
     return lines
 
 
-def claim_lines(claim) -> list[str]:
+def claim_lines(claim, *, full: bool = False) -> list[str]:
     """The claims stage's judgement of the cell (payload["claim"]), first in the block: its summary
-    line, the verdict, and the assertions whose status the change moved."""
+    line and verdict, then where the docs show it; with `full`, every statement the change moved,
+    each with its reason and a citation."""
     if not isinstance(claim, dict):
         return []
     verdict = claim.get("verdict")
     head = claim.get("summary_line") or (f"verdict: {verdict}" if verdict else "the study's claim changed status")
     lines = [f"  [bold yellow]claim:[/] {markup(' '.join(str(head).split()), keep_newlines=False)}"
              + (f" [bold]({markup(verdict)})[/]" if verdict and claim.get("summary_line") else "")]
-    for a in (claim.get("assertions") or [])[:SHOWN]:
-        text = a.get("text") or a.get("summary") or a.get("id") if isinstance(a, dict) else a
-        status = f" [{a.get('status')}]" if isinstance(a, dict) and a.get("status") else ""
-        lines.append(f"    {markup(clip(' '.join(str(text).split()), 140), keep_newlines=False)}{markup(status)}")
+    shown = [a for a in (claim.get("assertions") or []) if isinstance(a, dict)]
+    if not full:
+        top = next((p for a in shown for p in (a.get("passages") or [])[:1]), None)
+        if top:
+            lines.append(f"    [dim]see:[/] {markup(top.get('url'))} ({markup(str(top.get('crawled_at'))[:10])})")
+        return lines
+    for a in shown[:SHOWN] + [dict(w, status="no longer contradicted") for w in claim.get("withdrawn") or []]:
+        lines.append(f"    {markup(clip(' '.join(str(a.get('text')).split()), 140), keep_newlines=False)}"
+                     f" [{markup(str(a.get('status')))}]")
+        if a.get("reason"):
+            lines.append(f"      [dim]why:[/] {markup(clip(' '.join(str(a['reason']).split()), 220), keep_newlines=False)}")
+        for p in (a.get("passages") or [])[:2]:
+            lines.append(f"      [dim]see:[/] {markup(p.get('url'))} ({markup(str(p.get('crawled_at'))[:10])})")
     return lines
 
 
@@ -271,6 +281,7 @@ def full_lines(flags: list, *, plain: bool) -> list[str]:
     for f in flags:
         lines.append(head_line(f) + f"  [dim]{markup(f.summary, keep_newlines=False)}[/]")
         p = f.payload or {}
+        lines += claim_lines(p.get("claim"), full=True)
         facts = facts_line(p)
         if facts:
             lines.append(f"  facts: {facts}")

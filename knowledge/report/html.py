@@ -36,6 +36,7 @@ td.no-crawl { background: #eee; color: #777; } .mark.no-crawl { background: #777
 .st-unreviewed { color: #999; }
 .verdict { margin-bottom: .4em; } .v-stale b { color: #c62828; } .v-extended b { color: #b26a00; }
 .v-holds b { color: #2e7d32; } .v-no-claim b { color: #777; }
+.finding { margin-bottom: .4em; color: #1b5e20; }
 .dead { font-size: .85em; color: #8d6e63; margin-bottom: .4em; word-break: break-all; }
 """
 
@@ -94,6 +95,8 @@ def _cell(r: dict | None) -> str:
     if r["baseline_claim"]:
         status = f" ({h(r['baseline_status'])})" if r["baseline_status"] else ""
         parts.append(f'<div class="claim"><b>Study{status}:</b> {h(short(r["baseline_claim"]))}</div>')
+    if r["finding"]:
+        parts.append(f'<div class="finding"><b>Finding now:</b> {h(r["finding"])}</div>')
     if r["claim_verdict"]:
         parts.append(f'<div class="verdict v-{h(r["claim_verdict"])}"><b>Verdict: {h(r["claim_verdict"])}</b> '
                      f'<span class="q">{h(short(r["claim_reason"], 200))}</span></div>')

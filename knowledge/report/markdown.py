@@ -50,6 +50,8 @@ def _md_cell(r: dict | None) -> str:
         parts.append(f"**{marks}**")
     if r["baseline_claim"]:
         parts.append(f"Study: {md_text(short(r['baseline_claim']))}")
+    if r["finding"]:
+        parts.append(f"**Finding now:** {md_text(r['finding'])}")
     if r["claim_verdict"]:
         parts.append(f"**Verdict: {md_text(r['claim_verdict'])}** ({md_text(short(r['claim_reason'], 160))})")
     for dead in r["dead_citations"].splitlines():

@@ -11,6 +11,8 @@ Column meanings:
                      holds / no-claim
   claim_reason       the line that decided the verdict
   dead_citations     the study's cited URLs for the cell whose page (or #section) is gone, one a line
+  finding            the cell's new finding: the note a reviewer gave when accepting a stale verdict
+                     ("text (reviewer, YYYY-MM-DD)"), empty when none
   facts              structured facts in the tool's current crawl, "category: v1, v2; ..."
   passages           passages tagged with the criterion in that crawl
   evidence_changed   crawl date of the newest flag for the cell (the crawl in which `collector diff`
@@ -34,7 +36,7 @@ from knowledge.store import Store
 from knowledge.textsafe import safe
 
 COLUMNS = ["tool", "criterion", "criterion_title", "baseline_claim", "baseline_status", "claim_verdict",
-           "claim_reason", "dead_citations", "facts", "passages",
+           "claim_reason", "dead_citations", "finding", "facts", "passages",
            "evidence_changed", "review_status", "reviewed_at", "open_flags", "marker", "citations",
            "run_id", "crawled_at"]
 MARKERS = {
@@ -53,7 +55,7 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
     from knowledge.domain.baseline import baseline_for
     from knowledge.domain.checklist import load_checklist
     from knowledge.evidence.read import run_evidence
-    from knowledge.review.decisions import cell_reviews, check_tools, known_tools
+    from knowledge.review.decisions import cell_reviews, check_tools, findings, known_tools
 
     names = check_tools(store, tools) or _default_tools(store, known_tools(store))
     runs = {tool: store.latest_finished_run(tool) for tool in names}
@@ -63,6 +65,7 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
     reviews = cell_reviews(store)
     flags = _flag_cells(store)
     verdicts = _verdicts(store, [t for t in names if runs[t]])
+    found = findings(store)
     rows = []
     for tool in names:
         run = runs[tool]
@@ -90,6 +93,7 @@ def build_matrix(store: Store, tools: list[str] | None = None) -> pd.DataFrame:
                 "claim_verdict": verdict.verdict if verdict else "",
                 "claim_reason": verdict.deciding if verdict else "",
                 "dead_citations": "\n".join(_dead_citations(verdict)) if verdict else "",
+                "finding": _finding(found.get((tool, crit.id))),
                 "facts": _facts(items),
                 "passages": len({(e.path, e.position) for e in items}),
                 "evidence_changed": _date(cell_flags.get("changed_at")),
@@ -118,6 +122,10 @@ def _verdicts(store: Store, tools: list[str]) -> dict:
     from knowledge.claims.check import check_claims
 
     return {(c.tool, c.criterion): c for c in check_claims(store, tools).cells}
+
+
+def _finding(f: dict | None) -> str:
+    return f"{f['text']} ({f['reviewer']}, {str(f['decided_at'])[:10]})" if f else ""
 
 
 def _dead_citations(verdict) -> list[str]:

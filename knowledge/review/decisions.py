@@ -20,6 +20,7 @@ it directly so that review works on any store diff has written.
 from __future__ import annotations
 
 import getpass
+import json
 import subprocess
 from dataclasses import dataclass
 
@@ -258,6 +259,25 @@ def cell_reviews(store: Store) -> dict[tuple[str, str], Decision]:
         "SELECT d.* FROM decisions d JOIN (SELECT tool, criterion, MAX(id) AS id FROM decisions "
         "WHERE decision != 'note' GROUP BY tool, criterion) last ON last.id = d.id").fetchall()
     return {(r["tool"], r["criterion"]): Decision.from_row(r) for r in rows}
+
+
+def findings(store: Store) -> dict[tuple[str, str], dict]:
+    """{(tool, criterion): the cell's new finding}: the note of the latest accepted decision on a flag
+    that reported the study's claim as contradicted (accepting a stale verdict with a note records
+    what the docs now say in place of the study's finding). Derived from the decision history."""
+    out: dict[tuple[str, str], dict] = {}
+    for r in store.conn.execute(
+            "SELECT d.*, f.payload FROM decisions d JOIN flags f ON f.id = d.flag_id "
+            "WHERE d.decision = 'accepted' AND d.note IS NOT NULL AND d.note != '' ORDER BY d.id"):
+        try:
+            claim = (json.loads(r["payload"] or "{}") or {}).get("claim") or {}
+        except ValueError:
+            continue
+        if claim.get("verdict") == "stale":
+            out[(r["tool"], r["criterion"])] = {"text": r["note"], "reviewer": r["reviewer"],
+                                                "decided_at": r["decided_at"], "flag_id": r["flag_id"],
+                                                "run_id": r["to_run"]}
+    return out
 
 
 # --------------------------------------------------------------------------- one flag in full

@@ -99,7 +99,12 @@ def run_session(store, flags: list[ReviewFlag], *, read_key: Callable[[], str],
             emit(console, lambda: render_flag(console, store, flag.id, position=i + 1, total=len(order), full=True),
                  page=page)
         elif key in DECISION_KEYS:
-            decide(store, flag.id, DECISION_KEYS[key], reviewer=reviewer)
+            note = None
+            if key == "a" and ((flag.payload or {}).get("claim") or {}).get("verdict") == "stale":
+                # Accepting a stale verdict: what the docs say now becomes the cell's finding.
+                note = (read_line("The cell's new finding, in one line (what holds now; Enter: none): ")
+                        or "").strip() or None
+            decide(store, flag.id, DECISION_KEYS[key], note=note, reviewer=reviewer)
             result.decided[flag.id] = DECISION_KEYS[key]
             console.print(f"[green]Saved:[/] {DECISION_KEYS[key]} ({markup(flag.tool)} x {markup(flag.criterion)}).")
             i += 1
@@ -161,7 +166,7 @@ def render_flag(console: Console, store, flag_id: str, *, position: int | None =
     console.print(f"[bold]{markup(flag['tool'])} x {markup(crit['title'])}[/] ({markup(crit['id'])})")
     if crit["question"]:
         console.print(f"  [italic]{markup(crit['question'])}[/]")
-    for line in claim_lines((flag.get("payload") or {}).get("claim")):
+    for line in claim_lines((flag.get("payload") or {}).get("claim"), full=True):
         console.print(line)
     console.print(f"[bold]What changed:[/] {markup(flag['summary'])}")
     console.print(f"[bold]Compared:[/] {_run_label(runs['from_run'], 'last reviewed')} -> {_run_label(runs['to_run'], 'new')}")
@@ -210,7 +215,7 @@ def render_digest(console: Console, store, fd: FlagDigest, *, position: int | No
     console.print(f"[bold]{markup(flag['tool'])} x {markup(crit['title'])}[/] ({markup(crit['id'])})")
     if crit["question"]:
         console.print(f"  [italic]{markup(crit['question'])}[/]")
-    for line in claim_lines((flag.get("payload") or {}).get("claim")):     # a claim's status changed: first
+    for line in claim_lines((flag.get("payload") or {}).get("claim"), full=True):   # a claim's status changed: first
         console.print(line)
     console.print(f"[bold]What changed:[/] {markup(flag['summary'])}")
     console.print(f"[bold]Compared:[/] {_run_label(runs['from_run'], 'last reviewed')} -> {_run_label(runs['to_run'], 'new')}")
