@@ -1,10 +1,13 @@
 """Benchmark extractors.passages on a full corpus snapshot (reference data read in place).
 
-    /tmp/venv/bin/python bench/bench_extract.py [--snapshot dev-2024-03-01] [--no-tag]
+    /tmp/venv/bin/python bench/bench_extract.py [--snapshot dev-2024-03-01] [--no-tag] [--live metaflow-live-2024-04-10]
 
 Prints (a) boilerplate checks, (b) word-level precision/recall against each page's article
 element (with the sources' selectors and with the generic fallback), (c) speed and memory,
-(d) alignment with the gold sections, (e) the effect of splitting long sections.
+(d) alignment with the gold sections, (e) the effect of splitting long sections, and (f) checks
+on real deployed Docusaurus HTML (the metaflow-live snapshots): code lines kept, hidden tab
+panels kept, every cited anchor an id of its page, admonition titles and "[source]" links gone,
+and the same passages when the article sits under 100,000 nested divs.
 Not a test: it needs /work/shared, which tests must never depend on.
 """
 from __future__ import annotations
@@ -162,11 +165,84 @@ def prf(pages, results, refs):
     return "\n".join(lines)
 
 
+LIVE_SNAPSHOT = "metaflow-live-2024-04-10"
+ADMONITION_WORDS = {"info", "tip", "note", "caution", "warning", "danger", "important"}
+
+
+def live_pages(name: str) -> list[tuple[str, bytes]]:
+    """(url path, html) of every article page of a metaflow-live snapshot (redirect stubs and 404.html left out)."""
+    root = Path("/tmp/corpus") / name
+    if not root.is_dir():
+        out = Path(tempfile.mkdtemp(prefix="corpus-"))
+        with tarfile.open(SHARED / "corpus" / f"{name}.tar.gz") as tar:
+            tar.extractall(out, filter="data")
+        root = out / name
+    pages = []
+    for f in sorted(root.rglob("*.html")):
+        html = f.read_bytes()
+        if f.name == "404.html" or b"theme-doc-markdown" not in html:
+            continue
+        rel = "/" + str(f.relative_to(root))
+        pages.append((rel.removesuffix("index.html").removesuffix(".html"), html))
+    return pages
+
+
+def live_checks(name: str, source) -> None:
+    """(f) What real deployed Docusaurus HTML needs (see the docstring); prints one line per check."""
+    pages = live_pages(name)
+    lines_total = glued = panels = panels_missing = bad_anchor = adm = src_lines = chrome = n_pass = 0
+    for path, html in pages:
+        doc = lxml.html.document_fromstring(html)
+        ids = {e.get("id") for e in doc.iter() if isinstance(e.tag, str) and e.get("id")}
+        ids |= {a.get("name") for a in doc.iter("a") if a.get("name")}
+        ps = P.extract_passages(html, path, content=source.content, drop=source.drop)
+        n_pass += len(ps)
+        lines = {" ".join(ln.split()) for p in ps for ln in p.text.split("\n")}
+        text = " ".join(" ".join(p.text.split()) for p in ps)
+        for tl in doc.cssselect("article .token-line"):
+            t = " ".join(tl.text_content().split())
+            if t:
+                lines_total += 1
+                glued += t not in lines
+        for panel in doc.cssselect("article [role=tabpanel][hidden]"):
+            panels += 1
+            first = [t for t in (" ".join(e.text_content().split()) for e in panel.cssselect(".token-line, p, li")) if t]
+            start = (first[0] if first else " ".join(panel.text_content().split()))[:60]
+            panels_missing += bool(start) and start not in text
+        bad_anchor += sum(1 for p in ps if p.anchor and p.anchor not in ids)
+        adm += sum(1 for ln in lines if ln.lower() in ADMONITION_WORDS)
+        src_lines += sum(1 for p in ps if "[source]" in p.text or any("[source]" in h for h in p.heading_path))
+        side = sidebar_texts(html)
+        chrome += sum(1 for p in ps if len(set(p.text.split("\n")) & side) >= 5)
+    print(f"\n(f) real deployed Docusaurus HTML ({name}: {len(pages)} article pages, {n_pass} passages)")
+    print(f"  code token-lines not kept as a line of their own: {glued} of {lines_total}")
+    print(f"  hidden tab panels missing from the passages: {panels_missing} of {panels}")
+    print(f"  passages citing an anchor that is no id on the page: {bad_anchor}")
+    print(f"  admonition-title lines: {adm}; passages with '[source]' (text or heading): {src_lines}")
+    print(f"  passages with >= 5 lines that are sidebar/nav link texts: {chrome}")
+    # issue 9 item 9: the same article under 100,000 nested divs must read exactly the same
+    same = 0
+    sample = [pg for pg in pages if b"<article" in pg[1]][:5]
+    t0 = time.perf_counter()
+    for path, html in sample:
+        t = html.decode("utf-8")
+        i, j = t.find("<article"), t.find("</article>") + len("</article>")
+        deep = t[:i] + "<div>" * 100_000 + t[i:j] + "</div>" * 100_000 + t[j:]
+        a = [(p.anchor, p.heading_path, p.text) for p in P.extract_passages(t, path, content=source.content, drop=source.drop)]
+        b = [(p.anchor, p.heading_path, p.text) for p in P.extract_passages(deep, path, content=source.content, drop=source.drop)]
+        same += a == b
+    print(f"  article under 100,000 nested divs reads the same: {same}/{len(sample)} pages "
+          f"({(time.perf_counter() - t0) / max(len(sample), 1):.2f} s/page for both readings)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--snapshot", default=GOLD_SNAPSHOT, help="corpus snapshot name")
     ap.add_argument("--no-tag", action="store_true", help="skip the extraction+tagging timing")
+    ap.add_argument("--live", default=LIVE_SNAPSHOT, help="metaflow-live snapshot for (f); 'none' skips it")
     args = ap.parse_args()
+    if args.live != "none":
+        live_checks(args.live, load_sources()["metaflow"])
     sources = load_sources()
     pages = load_pages(args.snapshot)
     print(f"{len(pages)} pages, {sum(len(h) for _, _, h in pages) / len(pages) / 1024:.1f} KiB on average")

@@ -5,6 +5,11 @@ source's own `drop` selectors, and - only when no content selector matched, i.e.
 know nothing about - class/id words that docs themes use for chrome (pagination, edit links,
 breadcrumbs, cookie banners...). The last layer is a guess, so it is kept off known sites.
 
+Widgets whose labels are chrome but whose content is not: every panel of a tab group is content
+(the AWS Batch variant of a command matters as much as the Kubernetes one shown by default), so
+hidden panels are shown and each is labelled with its tab's name before the tab bar is removed;
+an admonition's generic title ("info", "tip", "Note") and "[source]" links are dropped.
+
 This runs on the lxml tree, before BeautifulSoup: soupsieve matching ~30 selectors against
 every tag cost ~30 ms a page; a plain loop over lxml elements costs ~0.1 ms.
 """
@@ -49,10 +54,25 @@ CHROME_PHRASES = ("last-updated", "last-modified", "lastmod", "edit-this-page", 
 _PARTS = re.compile(r"[-_]+")
 _HEADINGS = frozenset(("h1", "h2", "h3", "h4"))
 
+# Admonition title elements: Sphinx/docutils, Docusaurus 2 ("admonition-heading") and Docusaurus 3
+# (CSS-module classes such as "admonitionHeading_tbUL"). Only a generic kind word is chrome; a
+# custom title ("Breaking change in 2.0") is content and stays.
+ADMONITION_TITLE_CLASSES = frozenset(("admonition-title", "admonition-heading"))
+ADMONITION_TITLE_PREFIXES = ("admonitionHeading_", "admonitionHeading-")
+ADMONITION_KINDS = frozenset((
+    "note", "tip", "info", "caution", "warning", "danger", "important", "hint", "attention", "error",
+    "see also", "seealso", "todo", "success", "example", "abstract", "question", "bug", "failure",
+    "deprecated", "experimental", "notes", "tips",
+))
+# Link texts that point at source code or API pages next to a signature: never prose.
+SOURCE_LINKS = frozenset(("[source]", "[docs]", "[view source]", "[code]"))
+_TAB_LABEL_CLASS = "collector-tab-label"
+
 
 def strip_chrome(root, drop: Sequence[str] = (), *, guess: bool = False) -> None:
     """Remove chrome below the lxml element `root` in place (tails, i.e. following text, stay)."""
-    doomed = [el for el in root.iter() if el is not root and always_chrome(el)]
+    unfold_tabs(root)
+    doomed = [el for el in root.iter() if el is not root and (always_chrome(el) or widget_chrome(el))]
     for sel in drop:
         match = compiled(sel)
         if match is not None:
@@ -79,6 +99,82 @@ def always_chrome(el) -> bool:
     if tag == "a" and "anchor" in classes:   # heading permalinks; "anchor" on headings is content
         return True
     return el.get("hidden") is not None or el.get("aria-hidden") == "true" or el.get("role") in DROP_ROLES
+
+
+def widget_chrome(el) -> bool:
+    """An admonition's generic title, or a "[source]" link next to an API signature."""
+    tag = el.tag
+    if tag == "a":
+        return _text(el).lower() in SOURCE_LINKS
+    classes = (el.get("class") or "").split()
+    if classes and (not ADMONITION_TITLE_CLASSES.isdisjoint(classes)
+                    or any(c.startswith(ADMONITION_TITLE_PREFIXES) for c in classes)):
+        return _text(el).lower().rstrip(":") in ADMONITION_KINDS
+    return False
+
+
+def _text(el) -> str:
+    return " ".join(el.text_content().split())
+
+
+# ------------------------------------------------------------------------------ tab groups
+_TABLISTS = etree.XPath(".//*[@role='tablist']")
+_PANELS = etree.XPath(".//*[@role='tabpanel']")
+
+
+def unfold_tabs(root) -> None:
+    """Show every panel of each tab group, labelled "Tab: NAME", and remove the tab bar.
+
+    Docusaurus (and sphinx-tabs, Bootstrap...) render every panel, all but one `hidden`. A tab is
+    paired with its panel by `aria-controls` / `aria-labelledby` when the page says, else by order
+    among the panels of its group (the panels below the tab bar's container that are not nested
+    in another panel of that container).
+    """
+    for tablist in _TABLISTS(root):
+        if tablist.getparent() is None:     # inside a tab bar already removed
+            continue
+        tabs = [t for t in tablist.iter() if t is not tablist and t.get("role") == "tab"]
+        for tab, panel in zip(tabs, _panels_of(root, tablist, tabs)):
+            if panel is None:
+                continue
+            label = _text(tab)
+            for attr in ("hidden", "aria-hidden"):
+                panel.attrib.pop(attr, None)
+            if label:
+                p = etree.Element("p")
+                p.set("class", _TAB_LABEL_CLASS)
+                p.text = f"Tab: {label}"
+                p.tail, panel.text = panel.text, None
+                panel.insert(0, p)
+        tablist.drop_tree()
+
+
+def _panels_of(root, tablist, tabs) -> list:
+    by_id = {p.get("id"): p for p in _PANELS(root) if p.get("id")}
+    controlled = [by_id.get(t.get("aria-controls")) for t in tabs]
+    if tabs and all(p is not None for p in controlled):
+        return controlled
+    labelled = {p.get("aria-labelledby"): p for p in _PANELS(root) if p.get("aria-labelledby")}
+    if tabs and all(t.get("id") in labelled for t in tabs):
+        return [labelled[t.get("id")] for t in tabs]
+    container = tablist.getparent()
+    for _ in range(3):      # the group's container: the nearest ancestor that holds panels
+        panels = _top_panels(container)
+        if panels or container is root or container.getparent() is None:
+            return panels
+        container = container.getparent()
+    return _top_panels(container)
+
+
+def _top_panels(container) -> list:
+    out = []
+    for panel in _PANELS(container):
+        parent = panel.getparent()
+        while parent is not None and parent is not container and parent.get("role") != "tabpanel":
+            parent = parent.getparent()
+        if parent is container:
+            out.append(panel)
+    return out
 
 
 def link_share(el) -> float:

@@ -33,8 +33,12 @@ _BLOCK_TEXT = ("p", "pre", "li", "td", "dd", "blockquote", "h1", "h2", "h3", "h4
 _KEEP = ("h1|h2|h3|h4|h5|h6|p|pre|br|ul|ol|li|table|tr|td|th|title|head|body|script|style|noscript|"
          "template|nav|aside|header|footer|main|article|form|button|select|textarea|iframe|svg")
 _KEPT_TAG = re.compile(rf"<(/?)({_KEEP})\b[^>]*>", re.I)
-_OTHER_TAG = re.compile(rf"</?(?!(?:{_KEEP})\b)[a-zA-Z][^>]*>", re.I)
+_OTHER_TAG = re.compile(rf"</?(?!(?:{_KEEP})\b)([a-zA-Z][\w-]*)[^>]*>", re.I)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
+_INLINE_TAGS = frozenset(("a", "abbr", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em",
+                          "font", "i", "ins", "kbd", "mark", "q", "s", "samp", "small", "span", "strike",
+                          "strong", "sub", "sup", "time", "tt", "u", "var", "wbr"))
+_WRAP_TAG = re.compile(r"<(/?)(div|span|section)\b[^>]*>", re.I)
 _ANY_TAG = re.compile(r"</?(?!(?:title|script|style)\b)[a-zA-Z][^>]*>")
 _OPEN_TITLE = re.compile(r"(<title[^>]*>)([^<]*)", re.I)
 # A candidate must hold at least this share of the page's non-chrome, non-link words.
@@ -55,14 +59,16 @@ def parse_document(text: str) -> lxml.html.HtmlElement | None:
 
     libxml2 stops building a tree nested deeper than 256 levels (2048 with huge_tree) and loses
     everything after that point. A page that deep is hostile or broken: we retry with the
-    larger limit and, failing that, with the nesting markup stripped, keeping the text.
+    larger limit, then with the empty wrappers collapsed (the page's own structure, classes and
+    ids intact, so its content selectors and chrome rules still apply), and failing that with the
+    nesting markup stripped, keeping the text.
     An unclosed <title> that swallowed the page is closed and the page parsed again.
     """
     if not text.strip():
         return None
     # (markup, huge_tree) to try in turn; the rewrites are built only when needed
-    attempts = ((lambda: text, False), (lambda: text, True), (lambda: flatten(text), True),
-                (lambda: _ANY_TAG.sub(" ", text), True))
+    attempts = ((lambda: text, False), (lambda: text, True), (lambda: collapse_wrappers(text), True),
+                (lambda: flatten(text), True), (lambda: _ANY_TAG.sub(" ", text), True))
     doc = None
     for markup, huge in attempts:
         parser = lxml.html.HTMLParser(huge_tree=huge)
@@ -79,7 +85,61 @@ def parse_document(text: str) -> lxml.html.HtmlElement | None:
 def flatten(text: str) -> str:
     """The page with only text-bearing and chrome tags left, all attributes removed."""
     text = _COMMENT.sub(" ", text).replace("<!--", " ")     # an unclosed comment hides the rest
-    return _KEPT_TAG.sub(r"<\1\2>", _OTHER_TAG.sub(" ", text))
+    # An inline tag vanishes without a trace ("<b>multi</b>processing" stays one word); any other
+    # dropped tag separates words.
+    dropped = _OTHER_TAG.sub(lambda m: "" if m.group(1).lower() in _INLINE_TAGS else " ", text)
+    return _KEPT_TAG.sub(r"<\1\2>", dropped)
+
+
+def collapse_wrappers(text: str, keep: int = 8) -> str:
+    """The page with long chains of empty wrappers cut short: `<div><div>...<article>` nested
+    100,000 deep becomes `keep` outer and `keep` inner wrappers around the same article.
+
+    A wrapper is a div/span/section whose only content is one other wrapper (whitespace aside);
+    a chain of them carries no text and no structure. Everything else - the article's own
+    elements with their classes and ids - stays as it was, so the page reads exactly as without
+    the chain. Tags are matched with a stack over the wrapper tags alone (a pure string pass,
+    no recursion): this only runs on pages too deep for libxml2.
+    """
+    toks = [(m.start(), m.end(), m.group(2).lower(), bool(m.group(1))) for m in _WRAP_TAG.finditer(text)]
+    match = [-1] * len(toks)
+    stack: list[int] = []
+    for i, (_s, _e, name, close) in enumerate(toks):
+        if not close:
+            stack.append(i)
+        elif stack and toks[stack[-1]][2] == name:
+            match[stack.pop()] = i
+
+    def blank(a: int, b: int) -> bool:
+        return not text[a:b].strip()
+
+    def wrapper(i: int) -> bool:   # open tag i holds exactly the wrapper i + 1, nothing else
+        j = i + 1
+        return (j < len(toks) and not toks[i][3] and not toks[j][3] and match[i] > 0 and match[j] > 0
+                and match[i] == match[j] + 1 and blank(toks[i][1], toks[j][0])
+                and blank(toks[match[j]][1], toks[match[i]][0]))
+
+    dropped: set[int] = set()
+    i = 0
+    while i < len(toks):
+        if not wrapper(i):
+            i += 1
+            continue
+        start = i
+        while wrapper(i):
+            i += 1
+        chain = range(start + keep, i - keep)      # i is the innermost element: never dropped
+        for k in chain:
+            dropped.add(k)
+            dropped.add(match[k])
+    if not dropped:
+        return text
+    out, last = [], 0
+    for k in sorted(dropped):
+        out.append(text[last:toks[k][0]])
+        last = toks[k][1]
+    out.append(text[last:])
+    return "".join(out)
 
 
 def _unswallowed(doc: lxml.html.HtmlElement, text: str) -> lxml.html.HtmlElement:

@@ -6,8 +6,18 @@ elements, the source's `drop` selectors, class-name guesses on unknown sites) ->
 parses only that cleaned fragment -> one iterative walk splits its text at h1-h4 headings.
 
 A passage is the text under one heading up to the next heading of any level (the gold set's
-unit); it carries the heading path (h1 > h2 > h3) and an anchor: the heading's id, else the id
-of the <section> it opens (Sphinx), else the id/name of an <a> inside it, else a slug of its text.
+unit); it carries the heading path (h1 > h2 > h3) and an anchor that exists on the page: the
+heading's id, else the id of the <section> it opens (Sphinx), else the id/name of an <a> inside
+it, else the anchor of the enclosing heading, else none (the citation is then the page URL).
+An invented anchor (a slug of the heading text) would cite a place the page does not have:
+Docusaurus gives the page's h1 no id at all.
+
+On release-notes pages ("Release notes", "Changelog", "What's new"...) every release heading
+starts a passage, also when the release is an h5/h6 or a paragraph of its own ("**2.11.0**
+(2024-02-29)"), so that each release cites its own anchor instead of one giant passage.
+
+Code blocks keep their lines: real Docusaurus renders one <span class="token-line"> per line,
+ending in <br>, with no newline characters at all.
 """
 from __future__ import annotations
 
@@ -27,6 +37,13 @@ from extractors.model import Passage
 # so one long page section does not dilute tagging or flood a reviewer. None: never split.
 MAX_WORDS: int | None = 400
 HEADING_LEVEL = {"h1": 1, "h2": 2, "h3": 3, "h4": 4}
+# On release-notes pages only: these also open a section when their text names a release.
+RELEASE_LEVEL = {"h5": 5, "h6": 5, "p": 5, "dt": 5}
+RELEASE_PAGE = re.compile(r"\b(release[ -]?notes|releases|changelog|change ?log|what'?s new|news|history)\b", re.I)
+# "2.11.0", "v2.11.0 (2024-02-29)", "MLflow 2.11.0 - Feb 29, 2024", "Version 1.2", "Release 3.0.0rc1"
+RELEASE_HEADING = re.compile(r"^\W*(?:[A-Za-z][\w.-]*\s+){0,2}v?\d+\.\d+(?:\.\d+)*[\w.+-]*(?:\W.{0,60})?$")
+# Inside <pre>: these start a new code line (Docusaurus token lines, table-based highlighters).
+CODE_LINE_BLOCKS = frozenset(("div", "p", "li", "tr", "table", "dd", "dt"))
 # Tags that flow inside a line; every other tag (incl. custom ones like DVC's <admon>) is a block.
 INLINE = frozenset((
     "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em",
@@ -36,7 +53,6 @@ INLINE = frozenset((
 CELLS = frozenset(("td", "th"))
 _WS = re.compile(r"\s+")
 _HEADING_JUNK = re.compile(r"[\u00b6\u200b\u200c\u200d\ufeff]")
-_SLUG_DROP = re.compile(r"[^\w\- ]+")
 
 
 @dataclass
@@ -94,8 +110,9 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
     Iterative (an explicit stack) so that deeply nested markup cannot hit the recursion limit.
     """
     sections = [_Section(path=(title,) if title else (), anchor="")]
-    levels: list[tuple[int, str]] = []
-    used: dict[str, int] = {}
+    levels: list[tuple[int, str, str]] = []     # (level, heading text, anchor) of open headings
+    first_h1 = root.find("h1")
+    releases = bool(RELEASE_PAGE.search(title) or (first_h1 is not None and RELEASE_PAGE.search(first_h1.get_text())))
     line: list[str] = []
     line_has_text = False
     tables = cells = 0
@@ -131,18 +148,22 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
             continue
         tag = node.name
         level = HEADING_LEVEL.get(tag)
+        if not level and releases and tag in RELEASE_LEVEL and not tables:
+            level = RELEASE_LEVEL[tag] if _release_heading(node) else None
         if level:
             text = heading_text(node)
             if text:
                 end_line()
                 while levels and levels[-1][0] >= level:
                     levels.pop()
-                levels.append((level, text))
-                sections.append(_Section(tuple(t for _, t in levels), anchor_for(node, text, used)))
+                # no id of its own: cite the enclosing section's anchor (else the page itself)
+                anchor = own_anchor(node) or next((a for _, _, a in reversed(levels) if a), "")
+                levels.append((level, text, anchor))
+                sections.append(_Section(tuple(t for _, t, _ in levels), anchor))
                 continue
         if tag == "pre":
             end_line()
-            code = "\n".join(filter(None, (_WS.sub(" ", ln).strip() for ln in node.get_text().splitlines())))
+            code = code_text(node)
             if code:
                 sections[-1].blocks.append((code, "code"))
             continue
@@ -170,23 +191,41 @@ def heading_text(h: Tag) -> str:
     return _WS.sub(" ", _HEADING_JUNK.sub("", h.get_text())).strip()
 
 
-def anchor_for(h: Tag, text: str, used: dict[str, int]) -> str:
-    """Heading id, else the id of the section it opens, else an <a> id/name in it, else a slug.
+def code_text(pre: Tag) -> str:
+    """The lines of a code block: <br> and line elements (token lines, divs) end a line, as
+    newline characters do. Spaces inside a line are normalised; empty lines are left out."""
+    parts: list[str] = []
+    for el in pre.descendants:      # a flat generator: no recursion however deep the markup
+        if isinstance(el, Tag):
+            if el.name == "br":
+                parts.append("\n")
+            elif el.name in CODE_LINE_BLOCKS or "token-line" in (el.get("class") or ()):
+                parts.append("\n")
+        elif type(el) is NavigableString:
+            parts.append(el)
+    return "\n".join(filter(None, (_WS.sub(" ", ln).strip() for ln in "".join(parts).splitlines())))
+
+
+def _release_heading(node: Tag) -> bool:
+    """An h5/h6, paragraph or <dt> on a release-notes page whose whole text names a release."""
+    text = _WS.sub(" ", node.get_text()).strip()
+    if not text or len(text) > 80 or not RELEASE_HEADING.match(text):
+        return False
+    if node.name in ("h5", "h6"):
+        return True
+    # a paragraph is a heading only when it is all emphasis or code ("**2.11.0** (Feb 2024)")
+    strong = node.find(("strong", "b", "code"))
+    return strong is not None and RELEASE_HEADING.match(_WS.sub(" ", strong.get_text()).strip() or "-") is not None
+
+
+def own_anchor(h: Tag) -> str:
+    """Where the page itself lets a link land on this heading: its id, else the id of the section
+    it opens, else the id/name of an <a> inside it; "" when the page has none.
 
     Sphinx headings with a "toc-backref" link still cite their section's id (where the page's
     own permalink points), not the table-of-contents entry the backref leads to.
-    `used` counts anchors so far, so that repeated slugs get -1, -2... (as GitHub does).
     """
-    anchor = (h.get("id") or "").strip() or _section_id(h) or _link_id(h)
-    if not anchor:
-        base = slugify(text) or "section"
-        anchor, n = base, used.get(base, 0)
-        while anchor in used:
-            n += 1
-            anchor = f"{base}-{n}"
-        used[base] = n
-    used.setdefault(anchor, 0)
-    return anchor
+    return (h.get("id") or "").strip() or _section_id(h) or _link_id(h)
 
 
 def _section_id(h: Tag) -> str:
@@ -205,11 +244,6 @@ def _link_id(h: Tag) -> str:
         if ident:
             return ident
     return ""
-
-
-def slugify(text: str) -> str:
-    """GitHub-style slug: what most docs generators would use as the heading id."""
-    return "-".join(_SLUG_DROP.sub("", text.lower()).split())
 
 
 def split_blocks(blocks: list[tuple[str, str]], max_words: int | None) -> list[list[tuple[str, str]]]:

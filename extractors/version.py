@@ -10,7 +10,7 @@ from functools import lru_cache
 from importlib import resources
 
 # Bump when passage splitting or tagging *code* changes behaviour (pattern files are hashed).
-CODE_VERSION = "3"
+CODE_VERSION = "4"
 
 
 @lru_cache(maxsize=1)
