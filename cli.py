@@ -113,16 +113,48 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, cons
 
 # ----------------------------------------------------------------------------- data listings
 @command(name="sources")
-def sources_cmd(sources: SourcesOpt = None, json_out: JsonOpt = False) -> None:
+def sources_cmd(
+    sources: SourcesOpt = None, json_out: JsonOpt = False,
+    cited: Annotated[bool, typer.Option(
+        "--cited", help="The study's cited pages instead: as the latest crawl found each one - fetched, "
+                        "redirected (to where), gone - and whether the cited #section is still there.")] = False,
+    db: DbOpt = None,
+) -> None:
     """List the documentation sources (tools) collector knows, with their roots and scope."""
     from knowledge.domain.sources import load_sources
 
+    if cited:
+        return _cited_table(load_sources(sources), db, json_out)
     data = [s.to_dict() for s in load_sources(sources).values()]
     if json_out:
         return print_json(data)
     print_table("Documentation sources", ["tool", "name", "roots", "in scope", "max pages"],
                 [[d["tool"], d["name"], "\n".join(d["roots"]), "\n".join(d["allow"]), str(d["max_pages"])]
                  for d in data])
+
+
+def _cited_table(sources: dict, db: Optional[Path], json_out: bool) -> None:
+    from knowledge.evidence.site import all_cited
+    from knowledge.store import default_db_path
+
+    path = db or default_db_path()
+    srcs = {t: s.to_dict() for t, s in sources.items()}
+    if Path(path).exists():
+        with _open_store(path) as store:
+            rows = all_cited(store, srcs)
+    else:
+        rows = all_cited(None, srcs)
+    if json_out:
+        return print_json(rows)
+    section = {True: "found", False: "missing", None: "-"}
+    print_table("The study's cited pages (as the latest crawl of each tool found them)",
+                ["tool", "cited", "status", "now at", "#section", "checked"],
+                [[r["tool"], r["url"], r["status"], r["final_url"] or "", section[r["anchor_found"]]
+                  if "#" in r["url"] and r["status"] in ("fetched", "redirected") else "-",
+                  _when(r["checked_at"]) or (r["reason"] or "")] for r in rows])
+    if any(r["status"] == "unchecked" for r in rows):
+        err.print("Citations marked unchecked are checked by the next `collector crawl` of their tool "
+                  "(a crawl of a mirror with --base-url checks only those on the mirrored site).", markup=False)
 
 
 @command(name="criteria")
@@ -214,6 +246,8 @@ def crawl_cmd(
                 "fetched", "not_modified", "new", "changed", "unchanged", "failed", "gone", "skipped")]
             + [str(r["stats"].get("seconds", ""))] for r in runs])
     for r in runs:
+        for note in r.get("notes") or ():
+            err.print(f"Note: {safe(r['tool'])}: {safe(note, keep_newlines=False)}", markup=False, highlight=False)
         if r["status"] != "complete" and r["message"]:
             level = "[bold red]Error:[/]" if r["status"] in ("failed", "interrupted") else "[yellow]Note:[/]"
             err.print(f"{level} {safe(r['tool'])}: {safe(r['message'], keep_newlines=False)}", markup=True,
@@ -261,18 +295,33 @@ def _open_store(db: Optional[Path], create: bool = False):
     return Store.open(db, create=create)
 
 
-def _tool_names(sources: Optional[Path] = None) -> list[str]:
+def _tool_names(sources: Optional[Path] = None, db: Optional[Path] = None) -> list[str]:
+    """The sources file's tools, then any other tool the store has crawled (a tool added with
+    --sources is remembered with its crawls: later commands need no --sources)."""
     from knowledge.domain.sources import load_sources
 
-    return list(load_sources(sources))
+    names = list(load_sources(sources))
+    return names + [t for t in _stored_sources(db) if t not in names]
 
 
-def _check_tool(tool: str, sources: Optional[Path] = None) -> str:
+def _stored_sources(db: Optional[Path]) -> dict[str, dict]:
+    from knowledge.evidence.site import stored_sources
+    from knowledge.store import default_db_path
+
+    path = db or default_db_path()
+    if not Path(path).exists():
+        return {}
+    with _open_store(path) as store:
+        return stored_sources(store)
+
+
+def _check_tool(tool: str, sources: Optional[Path] = None, db: Optional[Path] = None) -> str:
     from knowledge.errors import unknown_name
 
     name = tool.strip().lower()
-    if name not in _tool_names(sources):
-        raise unknown_name("tool", tool, _tool_names(sources))
+    names = _tool_names(sources, db)
+    if name not in names:
+        raise unknown_name("tool", tool, names)
     return name
 
 
@@ -301,7 +350,8 @@ def extract_cmd(
         if tool:
             from knowledge.domain.sources import load_sources
 
-            source = load_sources(sources)[_check_tool(tool, sources)].to_dict()
+            name, known = _check_tool(tool, sources, db), load_sources(sources)
+            source = known[name].to_dict() if name in known else _stored_sources(db)[name]
         result = evidence.extract_page(page, source)
         if json_out:
             return print_json(result)
@@ -344,14 +394,18 @@ def evidence_cmd(
     from knowledge.evidence import read as evidence
     from knowledge.domain.checklist import get_criterion
 
-    tool = _check_tool(tool)
+    tool = _check_tool(tool, db=db)
     crit = get_criterion(criterion).id if criterion else None
+    from knowledge.evidence.site import doc_versions
+
     with _open_store(db) as store:
         run_row, rows = evidence.evidence_for(store, tool, crit, run)
+        versions = doc_versions(store, run_row["id"])
     if json_out:
         return print_json([r.to_dict() for r in rows])
-    err.print(f"{tool}: crawl run {run_row['id']} of {run_row['started_at']} ({run_row['status']}), "
-              f"{len(rows)} passage-criterion pairs.")
+    stated = f", docs of release {next(iter(versions))}" if versions else ""
+    err.print(f"{tool}: crawl run {run_row['id']} of {run_row['started_at']} ({run_row['status']}{stated}), "
+              f"{len(rows)} passage-criterion pairs.", markup=False)
     by_crit: dict[str, list] = {}
     for r in rows:
         by_crit.setdefault(r.criterion, []).append(r)
@@ -404,7 +458,7 @@ def facts_cmd(
     """List the structured facts (storage backends, orchestrators, frameworks, ...) per tool, with citations."""
     from knowledge.evidence import read as evidence
 
-    names = [_check_tool(t) for t in tools] if tools else _tool_names()
+    names = [_check_tool(t, db=db) for t in tools] if tools else _tool_names(db=db)
     with _open_store(db) as store:
         rows = evidence.facts_for(store, names, category)
     if json_out:

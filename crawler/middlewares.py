@@ -85,14 +85,18 @@ class ConditionalRequestMiddleware(_CrawlerMiddleware):
 
 class RedirectScopeMiddleware(_CrawlerMiddleware):
     """Do not follow a redirect (HTTP or meta refresh) out of the source's scope: the original URL
-    gets an out_of_scope verdict and the outside site is never contacted."""
+    gets an out_of_scope verdict and the outside site is never contacted. On a mirror
+    (--base-url), a redirect naming the real site is followed on the mirror instead."""
 
-    def process_request(self, request: Request) -> None:
+    def process_request(self, request: Request) -> Request | None:
         spider = self.crawler.spider
         if not request.meta.get("redirect_urls") or not hasattr(spider, "allow"):
             return None
         from crawler.urls import in_scope, normalise
 
+        mirrored = spider.mirrored(request.url) if hasattr(spider, "mirrored") else request.url
+        if mirrored != request.url:
+            return request.replace(url=mirrored)
         target = normalise(request.url)
         if target is None or not in_scope(target, spider.allow, spider.deny):
             raise IgnoreRequest(f"redirect leaves the source's scope: {request.url}")

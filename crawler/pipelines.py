@@ -13,6 +13,7 @@ from scrapy import signals
 from twisted.internet.task import LoopingCall
 
 from crawler.progress import emit
+from crawler.records import write_record
 from knowledge.store import Store, pack_blob, utcnow
 
 BATCH = 50
@@ -45,7 +46,7 @@ class StorePipeline:
         self.timer.start(FLUSH_SECONDS, now=False)
 
     def process_item(self, item: dict) -> dict:
-        if item["outcome"] == "fetched":
+        if item.get("outcome") == "fetched":
             item = dict(item, packed=self.packer.submit(pack_blob, item["body"]))
         self.buffer.append(item)
         if len(self.buffer) >= BATCH or time.monotonic() - self.last_flush >= FLUSH_SECONDS:
@@ -66,6 +67,9 @@ class StorePipeline:
         written = []
         with store.transaction():
             for item in items:
+                if "record" in item:   # cited-page checks, URL aliases (crawler/records.py)
+                    write_record(store, spider.run_id, spider.source["tool"], item)
+                    continue
                 row = _write(store, spider.run_id, spider.source["tool"], spider.known, item)
                 if row:
                     written.append(row)
@@ -108,9 +112,9 @@ def _write(store: Store, run_id: int, tool: str, known: dict, item: dict) -> dic
         sha = prev
     cur = store.conn.execute(
         "INSERT OR IGNORE INTO fetches (run_id, url, path, outcome, change, http_status, sha256, fetched_at, "
-        "bytes, reason, final_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "bytes, reason, final_url, doc_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (run_id, url, item["path"], outcome, change, item.get("http_status"), sha, now, size,
-         item.get("reason"), item.get("final_url")))
+         item.get("reason"), item.get("final_url"), item.get("doc_version")))
     if cur.rowcount == 0:
         return None
     if outcome in ("fetched", "not_modified"):

@@ -3,6 +3,12 @@
 It starts from the roots, the source's sitemaps, robots.txt `Sitemap:` lines and every page the
 store already knows (each is requested again, conditionally), follows in-scope links only, and
 yields one verdict item per page URL (dicts; see `verdict`). Storage is the pipeline's job.
+
+A page is known by its canonical URL (crawler.urls.normalise; an in-scope `<link rel=canonical>`
+names the page to crawl instead); its other URLs are recorded as aliases. On a mirror
+(--base-url) every URL naming the real site - in sitemaps, links, redirects, canonical links,
+citations - is moved onto the mirror. The study's cited pages are checked on the side
+(crawler/cited.py). Doc variants (`variants` in the source) are left out of the crawl.
 """
 from __future__ import annotations
 
@@ -12,13 +18,17 @@ from typing import Any, Callable, Iterator
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import (CannotResolveHostError, DownloadCancelledError, DownloadConnectionRefusedError,
-                               DownloadTimeoutError, IgnoreRequest, ResponseDataLossError)
+from scrapy.exceptions import (CannotResolveHostError, DontCloseSpider, DownloadCancelledError,
+                               DownloadConnectionRefusedError, DownloadTimeoutError, IgnoreRequest,
+                               ResponseDataLossError)
 from scrapy.http import HtmlResponse, Response
 from scrapy.utils.response import get_base_url
 from scrapy.utils.sitemap import Sitemap
 
-from crawler.urls import in_scope, normalise, origin_of, path_of, skipped_extension
+from crawler.cited import CitedChecks
+from crawler.records import record
+from crawler.urls import in_scope, is_alias, normalise, origin_of, path_of, skipped_extension, to_mirror, under
+from extractors.docversion import doc_version
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Every error status reaches the callback (after retries) so it gets a verdict; 3xx are followed.
@@ -30,7 +40,7 @@ def verdict(url: str, outcome: str, **fields: Any) -> dict:
     return {"url": url, "path": path_of(url), "outcome": outcome, **fields}
 
 
-class DocsSpider(scrapy.Spider):
+class DocsSpider(CitedChecks, scrapy.Spider):
     name = "docs"
     handle_httpstatus_list = HANDLED_STATUSES
 
@@ -39,8 +49,19 @@ class DocsSpider(scrapy.Spider):
         super().__init__(name=f"docs-{source['tool']}", **kwargs)
         self.source = source
         self.allow = tuple(source["allow"])
-        self.deny = tuple(source.get("deny", ()))
-        self.known = known or {}              # url -> {etag, last_modified, sha256, final_url}
+        # a doc variant (e.g. the R docs under /v/r/) is not this tool's documentation
+        self.variants = {origin_of(a) + prefix: name for a in self.allow
+                         for name, prefix in (source.get("variants") or {}).items()}
+        self.deny = tuple(source.get("deny", ())) + tuple(self.variants)
+        self.mirror = source.get("origin")     # --base-url: the mirror ...
+        self.live = tuple(source.get("live_origins") or ())   # ... standing for these real origins
+        self.live_scope = (tuple(source.get("live_allow") or ()), tuple(source.get("live_deny") or ()))
+        self.roots = {normalise(u) for u in source["roots"]}
+        # url -> {etag, last_modified, sha256, final_url}, by canonical URL (stores from before
+        # index pages were canonical hold /x/index.html)
+        self.known = {normalise(u) or u: v for u, v in (known or {}).items()}
+        self.aliases: set[str] = set()        # alias URLs already recorded this run
+        self.canonicals: dict[str, str] = {}  # page -> the page its rel=canonical sent us to
         self.max_pages = max_pages if max_pages is not None else int(source.get("max_pages", 2000))
         self.load_body = load_body or (lambda sha: None)
         self.seen: set[str] = set()           # page identities with a request or a verdict this run
@@ -53,7 +74,16 @@ class DocsSpider(scrapy.Spider):
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        crawler.signals.connect(spider.idle, signal=signals.spider_idle)
         return spider
+
+    def idle(self) -> None:
+        """The crawl is done: check the study's citations it did not come across, then close."""
+        requests = list(self.cited_requests())
+        for request in requests:
+            self.crawler.engine.crawl(request)
+        if requests:
+            raise DontCloseSpider
 
     # ------------------------------------------------------------------ start
     async def start(self):
@@ -66,6 +96,21 @@ class DocsSpider(scrapy.Spider):
             for out in self.page(url):
                 yield out
 
+    def mirrored(self, url: str) -> str:
+        """`url` moved onto the mirror when it names the real site in the source's scope there (no-op
+        without --base-url). Out of that scope it stays as it is: one mirror serves one layout, so
+        dvc.org/blog must not become the mirror's /blog just because doc.dvc.org/ is all in scope."""
+        if not self.live:
+            return url
+        moved = to_mirror(url, self.live, self.mirror)
+        if moved == url or not self.live_scope[0]:
+            return moved
+        identity = normalise(url)
+        if identity is None:
+            return url
+        bare = identity.replace("://www.", "://", 1)   # www.mlflow.org is mlflow.org
+        return moved if in_scope(identity, *self.live_scope) or in_scope(bare, *self.live_scope) else url
+
     def robots_parsed(self, robotparser, request) -> None:
         """Scrapy's robots middleware parsed a host's robots.txt: take Crawl-delay and Sitemap lines."""
         host = request.url.split("/", 3)[2]
@@ -74,6 +119,7 @@ class DocsSpider(scrapy.Spider):
         if delay:
             self.crawl_delays[host] = float(delay)
         for url in getattr(getattr(robotparser, "rp", None), "sitemaps", ()) or ():
+            url = self.mirrored(url)
             if url not in self.source.get("sitemaps", ()):
                 self.crawler.engine.crawl(self.sitemap_request(url))
 
@@ -85,12 +131,18 @@ class DocsSpider(scrapy.Spider):
     def page(self, url: str, *, from_sitemap: bool = False) -> Iterator[scrapy.Request | dict]:
         """A request for a page (once per run), or its verdict when it is not to be fetched."""
         identity = normalise(url)
-        if identity is None or identity in self.seen:
+        if identity is None:
+            return
+        if is_alias(url, identity) and in_scope(identity, self.allow, self.deny):   # /x/index.html is /x
+            yield from self.alias(normalise(url, keep_index=True), identity, "index")
+        if identity in self.seen:
             return
         if not in_scope(identity, self.allow, self.deny):
-            if from_sitemap:  # external links are simply not followed; a sitemap entry is worth noting
+            # external links are simply not followed; a sitemap entry is worth noting, except the
+            # main docs' pages in the sitemap a doc variant shares with its main tool
+            if from_sitemap and not self.source.get("variant_of"):
                 self.seen.add(identity)
-                yield verdict(identity, "out_of_scope", reason="sitemap entry outside the source's scope")
+                yield verdict(identity, "out_of_scope", reason=self.outside(identity))
             return
         self.seen.add(identity)
         ext = skipped_extension(identity)
@@ -105,7 +157,7 @@ class DocsSpider(scrapy.Spider):
         known = self.known.get(identity) or {}
         # Ask where the last crawl ended (e.g. /x/ after a 301 from /x): one round trip, not two.
         final = known.get("final_url")
-        target = final if final and normalise(final) == identity else identity
+        target = final if final and normalise(final) == identity else normalise(url, keep_index=True)
         yield scrapy.Request(target, callback=self.parse, errback=self.failed, dont_filter=True,
                              meta={"page": identity})
 
@@ -114,11 +166,14 @@ class DocsSpider(scrapy.Spider):
         page = response.meta.get("page") or normalise(response.url)
         final = normalise(response.url)
         final_url = response.url if response.url != page else None
+        if response.status != 304:
+            yield from self.observe_cited(page, response, final)
         if final and final != page:  # an HTTP or meta-refresh redirect moved us elsewhere
             if not in_scope(final, self.allow, self.deny):
                 yield verdict(page, "out_of_scope", http_status=response.status, final_url=response.url,
                               reason=f"redirects outside the source's scope to {response.url}")
                 return
+            yield from self.alias(page, final, "redirect")
             if final in self.seen:
                 return  # a redirect stub to a page this run already has: not a page itself
             self.seen.add(final)
@@ -135,10 +190,45 @@ class DocsSpider(scrapy.Spider):
             if ctype and ctype not in HTML_TYPES:
                 yield verdict(page, "skipped", http_status=status, reason=f"not HTML ({ctype})")
                 return
+            canonical = self.canonical(response, page)
+            if canonical:   # this URL is a copy: crawl the page it names instead
+                yield from self.alias(page, canonical, "canonical")
+                yield from self.page(canonical)
+                yield from self.follow_links(response)
+                return
             yield verdict(page, "fetched", http_status=status, body=response.body, final_url=final_url,
                           etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
-                          content_type=ctype or None)
+                          content_type=ctype or None, doc_version=doc_version(response.body))
             yield from self.follow_links(response)
+
+    def canonical(self, response: HtmlResponse, page: str) -> str | None:
+        """The in-scope page a `<link rel=canonical>` names, when it is another page than this one.
+
+        Ignored when it names the site's root or a crawl root from any other page (a template
+        that sends every page's canonical to the home page is a known misconfiguration)."""
+        hrefs = response.xpath("//head/link[contains(concat(' ', normalize-space(@rel), ' '), ' canonical ')]"
+                               "/@href").getall()
+        if len(set(hrefs)) != 1:
+            return None
+        target = normalise(self.mirrored(urljoin(response.url, hrefs[0].strip())))
+        if not target or target == page or not in_scope(target, self.allow, self.deny):
+            return None
+        if path_of(target) == "/" or target in self.roots or self.canonicals.get(target) == page:
+            return None     # (the last: two pages naming each other; the first one seen stays)
+        self.canonicals[page] = target
+        return target
+
+    def alias(self, alias: str | None, url: str, kind: str):
+        """Record once per run that `alias` is another URL of the page `url`."""
+        if alias and alias != url and alias not in self.aliases:
+            self.aliases.add(alias)
+            yield record("alias", alias=alias, url=url, kind=kind)
+
+    def outside(self, identity: str) -> str:
+        for prefix, name in self.variants.items():
+            if under(identity, prefix):
+                return f"doc variant '{name}' (left out; see variants in the sources file)"
+        return "sitemap entry outside the source's scope"
 
     def not_modified(self, page: str, response: Response, final_url: str | None):
         known = self.known.get(page) or {}
@@ -146,10 +236,12 @@ class DocsSpider(scrapy.Spider):
         if body is None:  # validators without a stored copy cannot happen unless the store was edited
             yield verdict(page, "failed", http_status=304, reason="304 but no stored copy to reuse")
             return
+        yield from self.observe_cited(page, response, normalise(final_url) if final_url else None, body)
         yield verdict(page, "not_modified", http_status=304, sha256=known["sha256"],
                       final_url=final_url or known.get("final_url"),
                       etag=_header(response, b"ETag") or known.get("etag"),
-                      last_modified=_header(response, b"Last-Modified") or known.get("last_modified"))
+                      last_modified=_header(response, b"Last-Modified") or known.get("last_modified"),
+                      doc_version=doc_version(body))
         # Unchanged pages still link to pages: parse the stored copy.
         yield from self.follow_links(HtmlResponse(url=response.url, body=body, encoding="utf-8"))
 
@@ -166,7 +258,7 @@ class DocsSpider(scrapy.Spider):
             if href.startswith("/") and not href.startswith("//"):
                 absolute = origin + href   # root-relative: no need for a full urljoin
             else:
-                absolute = urljoin(base, href)
+                absolute = self.mirrored(urljoin(base, href))
             if absolute in self.resolved:
                 continue
             self.resolved.add(absolute)
@@ -208,6 +300,7 @@ class DocsSpider(scrapy.Spider):
             loc = entry.get("loc")
             if not loc:
                 continue
+            loc = self.mirrored(loc.strip())
             if sitemap.type == "sitemapindex":
                 if origin_of(loc) in {origin_of(a) for a in self.allow}:
                     yield self.sitemap_request(loc)

@@ -1,17 +1,26 @@
 """URL identity and scope: pure functions, no Scrapy.
 
 A page's identity is its normalised absolute URL: no fragment, no tracking query, lower-case
-scheme and host, no default port, and no trailing slash except for the root "/" (static servers
-answer /x with a redirect to /x/, so both spellings are the same page).
+scheme and host, no default port, no trailing slash except for the root "/" (static servers
+answer /x with a redirect to /x/, so both spellings are the same page), no trailing index page
+(/x/index.html is /x), and w3lib's canonical form for the rest (percent-encoding, query order).
+The URL actually requested keeps the index page as linked (`normalise(url, keep_index=True)`):
+some static hosts only answer the explicit file.
+
+A mirror (`--base-url`) serves the same paths as the real site, whose pages, sitemaps and
+redirects still name the real host: `to_mirror` moves such URLs onto the mirror.
 """
 from __future__ import annotations
 
 import posixpath
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
+from w3lib.url import canonicalize_url
+
 TRACKING_PARAMS = {"gclid", "fbclid", "msclkid", "mc_cid", "mc_eid", "_ga", "_gl", "ref_src", "yclid"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
+INDEX_PAGES = ("index.html", "index.htm")
 # Never worth a request on a documentation crawl: media, archives, assets, binaries.
 SKIP_EXTENSIONS = frozenset("""
 png jpg jpeg gif svg webp ico bmp tif tiff avif
@@ -22,8 +31,10 @@ mp3 mp4 m4a wav ogg webm mov avi mkv
 """.split())
 
 
-def normalise(url: str, base: str | None = None) -> str | None:
-    """The canonical form of `url` (resolved against `base`), or None if it is not a web page URL."""
+def normalise(url: str, base: str | None = None, *, keep_index: bool = False) -> str | None:
+    """The canonical form of `url` (resolved against `base`), or None if it is not a web page URL.
+
+    `keep_index=True` keeps a trailing index.html: the URL to request rather than the identity."""
     url = (url or "").strip()
     if base is not None:
         url = urljoin(base, url)
@@ -40,8 +51,16 @@ def normalise(url: str, base: str | None = None) -> str | None:
         host = f"[{host}]"
     netloc = host if port in (None, DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     path = _clean_path(parts.path)
+    if not keep_index and path.rsplit("/", 1)[-1].lower() in INDEX_PAGES:
+        path = _clean_path(path.rsplit("/", 1)[0])
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _tracking(k)])
-    return urlunsplit((scheme, netloc, path, query, ""))
+    return canonicalize_url(urlunsplit((scheme, netloc, path, query, "")))
+
+
+def is_alias(raw: str, identity: str) -> bool:
+    """Does a link spelled `raw` name its page in a non-trivial other way (an index page)?"""
+    last = urlsplit(raw).path.rstrip("/").rsplit("/", 1)[-1].lower()
+    return last in INDEX_PAGES and raw != identity
 
 
 def _clean_path(path: str) -> str:
@@ -91,3 +110,29 @@ def skipped_extension(url: str) -> str | None:
         return None
     ext = last.rsplit(".", 1)[-1].lower()
     return ext if ext in SKIP_EXTENSIONS else None
+
+
+# ------------------------------------------------------------------------------ mirrors
+def _bare_host(host: str) -> str:
+    host = host.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def to_mirror(url: str, live: tuple[str, ...] | list[str], mirror: str | None) -> str:
+    """`url` on the mirror when it is under one of the real site's origins (www. or not, http or
+    https), else unchanged. Scheme and host of the mirror, path, query and fragment of the URL."""
+    if not mirror or not live:
+        return url
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return url
+    if not host or parts.scheme.lower() not in DEFAULT_PORTS:
+        return url
+    for origin in live:
+        o = urlsplit(origin)
+        if _bare_host(o.hostname or "") == _bare_host(host) and (o.port or None) == (port or None):
+            m = urlsplit(mirror)
+            return urlunsplit((m.scheme, m.netloc, parts.path or "/", parts.query, parts.fragment))
+    return url

@@ -29,8 +29,14 @@ def respond(url: str, body: bytes | str = b"", status: int = 200, page: str | No
 
 
 def split(outputs):
+    """(page verdicts, requests); record items (aliases, cited checks) are left out: see `records`."""
     outputs = list(outputs)
-    return ([o for o in outputs if isinstance(o, dict)], [o for o in outputs if isinstance(o, scrapy.Request)])
+    return ([o for o in outputs if isinstance(o, dict) and "record" not in o],
+            [o for o in outputs if isinstance(o, scrapy.Request)])
+
+
+def records(outputs, kind: str) -> list[dict]:
+    return [o for o in outputs if isinstance(o, dict) and o.get("record") == kind]
 
 
 def test_parse_records_page_and_follows_only_in_scope_links_once():
@@ -59,7 +65,7 @@ def test_not_modified_reuses_stored_body_and_still_finds_links():
                load_body={"s1": stored}.get)
     items, requests = split(s.parse(respond(page + "/", b"", status=304, page=page, cls=Response)))
     assert items == [{"url": page, "path": "/docs/old", "outcome": "not_modified", "http_status": 304, "sha256": "s1",
-                      "final_url": page + "/", "etag": '"e"', "last_modified": None}]
+                      "final_url": page + "/", "etag": '"e"', "last_modified": None, "doc_version": None}]
     assert [r.url for r in requests] == [f"{ORIGIN}/docs/linked-only-here"]
 
 
@@ -80,9 +86,10 @@ def test_non_html_content_type_is_skipped_and_not_parsed():
 
 def test_redirects_record_the_final_page_or_leave_scope():
     s = spider()
-    # a redirect stub to a page this run already has is not a page itself
+    # a redirect stub to a page this run already has is not a page itself, only another URL of it
     s.seen.add(f"{ORIGIN}/docs/new")
-    assert list(s.parse(respond(f"{ORIGIN}/docs/new/", html("New"), page=f"{ORIGIN}/docs/old"))) == []
+    assert list(s.parse(respond(f"{ORIGIN}/docs/new/", html("New"), page=f"{ORIGIN}/docs/old"))) == [
+        {"record": "alias", "alias": f"{ORIGIN}/docs/old", "url": f"{ORIGIN}/docs/new", "kind": "redirect"}]
     items, _ = split(s.parse(respond(f"{ORIGIN}/docs/moved/", html("Moved"), page=f"{ORIGIN}/docs/gone-away")))
     assert items[0]["url"] == f"{ORIGIN}/docs/moved" and items[0]["outcome"] == "fetched"
     out, _ = split(s.parse(respond("http://127.0.0.1:9/blog/x", html("Blog"), page=f"{ORIGIN}/docs/to-blog")))
@@ -131,3 +138,84 @@ def test_sitemap_entries_are_scheduled_and_outside_ones_noted():
     items, requests = split(s.parse_sitemap(respond(f"{ORIGIN}/sitemap.xml", xml, cls=XmlResponse)))
     assert [r.url for r in requests] == [f"{ORIGIN}/docs/a"]
     assert items[0]["outcome"] == "out_of_scope" and items[0]["url"] == "https://elsewhere.invalid/b"
+
+
+# --------------------------------------------------------------------------- live sites on a mirror
+LIVE = "https://docs.live.invalid"
+MIRRORED = {"roots": [f"{ORIGIN}/docs"], "allow": [f"{ORIGIN}/docs"], "origin": ORIGIN, "live_origins": [LIVE],
+            "variants": {"r": "/docs/v/r/"}}
+
+
+def test_sitemap_links_and_robots_naming_the_live_host_are_crawled_on_the_mirror():
+    s = spider(source=MIRRORED)
+    xml = (f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+           f"<url><loc>{LIVE}/docs/a</loc></url><url><loc>{LIVE}/docs/v/r/intro</loc></url>"
+           f"<url><loc>https://cdn.other.invalid/docs/b</loc></url></urlset>")
+    items, requests = split(s.parse_sitemap(respond(f"{ORIGIN}/sitemap.xml", xml, cls=XmlResponse)))
+    assert [r.url for r in requests] == [f"{ORIGIN}/docs/a"]
+    reasons = {i["url"]: i["reason"] for i in items}
+    assert "doc variant 'r'" in reasons[f"{ORIGIN}/docs/v/r/intro"]
+    assert reasons["https://cdn.other.invalid/docs/b"] == "sitemap entry outside the source's scope"
+    body = html("Page", f"{LIVE}/docs/c", f"{LIVE}/docs/v/r/other", "https://github.invalid/x")
+    _, requests = split(s.parse(respond(f"{ORIGIN}/docs/p", body)))
+    assert [r.url for r in requests] == [f"{ORIGIN}/docs/c"]
+
+
+def test_canonical_link_names_the_page_to_crawl_and_a_root_canonical_is_ignored():
+    s = spider(source=MIRRORED)
+    dup = html("Print view", extra="").replace("<head>", f"<head><link rel='canonical' href='{LIVE}/docs/guide'>")
+    out = list(s.parse(respond(f"{ORIGIN}/docs/guide/print", dup)))
+    items, requests = split(out)
+    assert items == [] and [r.url for r in requests] == [f"{ORIGIN}/docs/guide"]
+    assert records(out, "alias") == [{"record": "alias", "alias": f"{ORIGIN}/docs/guide/print",
+                                      "url": f"{ORIGIN}/docs/guide", "kind": "canonical"}]
+    # the guide naming its print view back: a cycle, so the guide stays the page
+    back = html("Guide").replace("<head>", f"<head><link rel='canonical' href='{LIVE}/docs/guide/print'>")
+    items, _ = split(s.parse(respond(f"{ORIGIN}/docs/guide", back)))
+    assert items[0]["outcome"] == "fetched" and items[0]["url"] == f"{ORIGIN}/docs/guide"
+    # every page's canonical pointing at the home page is a template bug: the page stays itself
+    home = html("Other").replace("<head>", f"<head><link rel='canonical' href='{LIVE}/docs'>")
+    items, _ = split(s.parse(respond(f"{ORIGIN}/docs/other", home)))
+    assert items[0]["outcome"] == "fetched" and items[0]["url"] == f"{ORIGIN}/docs/other"
+
+
+def test_index_page_links_are_one_page_and_recorded_as_aliases():
+    s = spider()
+    out = list(s.parse(respond(f"{ORIGIN}/docs/p", html("P", "/docs/x/index.html", "/docs/x/"))))
+    _, requests = split(out)
+    assert [r.url for r in requests] == [f"{ORIGIN}/docs/x/index.html"]       # requested as linked ...
+    assert requests[0].meta["page"] == f"{ORIGIN}/docs/x"                       # ... known as /docs/x
+    assert [a["alias"] for a in records(out, "alias")] == [f"{ORIGIN}/docs/x/index.html"]
+
+
+def test_cited_checks_follow_redirects_by_hand():
+    s = spider(source=dict(MIRRORED, cited=[f"{LIVE}/docs/old#part", f"{LIVE}/docs/gone", "https://else.invalid/p"]))
+    first = list(s.cited_requests())
+    assert [r.url for r in first] == [f"{ORIGIN}/docs/old", f"{ORIGIN}/docs/gone"]    # the other host: unchecked
+
+    def answer(request, status=200, body=b"", headers=None):
+        cls = HtmlResponse if status == 200 else Response
+        hdrs = {"Content-Type": "text/html"} if cls is HtmlResponse else {}
+        return cls(url=request.url, status=status, body=body, request=request, headers={**hdrs, **(headers or {})})
+
+    (hop,) = s.parse_cited(answer(first[0], 301, headers={"Location": f"{LIVE}/docs/stub"}))
+    assert hop.url == f"{ORIGIN}/docs/stub" and hop.meta["hops"] == 1
+    stub = b"<html><head><meta http-equiv='refresh' content='0; url=/docs/new'></head></html>"
+    (hop2,) = s.parse_cited(answer(hop, 200, stub))
+    (done,) = s.parse_cited(answer(hop2, 200, b"<html><body><h2 id='part'>Part</h2></body></html>"))
+    assert done == {"record": "cited", "url": f"{LIVE}/docs/old#part", "checked_url": f"{ORIGIN}/docs/old",
+                    "status": "redirected", "http_status": 200, "final_url": f"{ORIGIN}/docs/new", "anchor_found": 1}
+    (gone,) = s.parse_cited(answer(first[1], 404))
+    assert gone["status"] == "gone" and gone["final_url"] is None
+
+
+def test_a_citation_the_crawl_fetches_anyway_costs_no_second_request():
+    s = spider(source=dict(MIRRORED, cited=[f"{LIVE}/docs/guide#setup", f"{LIVE}/docs/gone"]))
+    body = html("Guide").replace("</main>", "<h2 id='setup'>Setup</h2></main>")
+    out = list(s.parse(respond(f"{ORIGIN}/docs/guide/", body, page=f"{ORIGIN}/docs/guide")))
+    assert records(out, "cited") == [{"record": "cited", "url": f"{LIVE}/docs/guide#setup", "checked_url":
+                                      f"{ORIGIN}/docs/guide", "http_status": 200, "status": "fetched",
+                                      "final_url": None, "anchor_found": 1}]
+    # when the crawl is done, only the citation it never came across is requested
+    assert [r.url for r in s.cited_requests()] == [f"{ORIGIN}/docs/gone"]
+    assert list(s.cited_requests()) == []

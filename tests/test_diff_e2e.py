@@ -14,12 +14,19 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.localserver import serve
+from crawler.urls import normalise, path_of
 from fixtures.sites import TOOLS, load_changes, site_root
 from knowledge.ops.crawl import run_crawl
 from knowledge.diff.engine import _Context, run_diff
 from knowledge.store import Store
 
-CHANGES = load_changes()["change"]
+
+def _canon(path: str) -> str:
+    """The path a page is stored under (/x/index.html is the page /x)."""
+    return path if path == "*" else path_of(normalise("http://x" + path))
+
+
+CHANGES = [{**c, **{k: _canon(c[k]) for k in ("path", "to_path") if k in c}} for c in load_changes()["change"]]
 
 
 def _path(url: str) -> str:

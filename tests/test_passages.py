@@ -309,7 +309,7 @@ def test_bad_selectors_are_ignored():
 
 
 # --------------------------------------------------------------------------- real deployed Docusaurus
-LIVE_URL = "https://docs.example-flows.org/scaling/remote-tasks/introduction"
+LIVE_URL = "https://docs.example-flows.invalid/scaling/remote-tasks/introduction"
 
 
 def live(html: bytes | str | None = None):

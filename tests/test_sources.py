@@ -65,6 +65,9 @@ def test_bad_names_and_overrides_are_usage_errors(tools, base, needle):
     ("[other]\na = 1\n", "no [[source]] entries"),
     ("[[source]]\ntool='x'\nroots=['ftp://a']\nallow=['ftp://a']\n", "not an http(s) URL"),
     ("[[source]]\ntool='x'\nroots=['http://a/']\nallow=['http://a/']\n[[source]]\ntool='x'\nroots=['http://a/']\nallow=['http://a/']\n", "appears twice"),
+    ("[[source]]\ntool='x'\nroots=['http://a/']\nallow=['http://a/']\nvariants=['/v/r/']\n", "table of URL path prefixes"),
+    ("[[source]]\ntool='x'\nroots=['http://a/']\nallow=['http://a/']\nvariants={r='v/r'}\n", "table of URL path prefixes"),
+    ("[[source]]\ntool='x'\nroots=['http://a/']\nallow=['http://a/']\nvariant_mode='hide'\n", "exclude, separate"),
 ])
 def test_malformed_sources_file_gives_one_line_error_exit_2(tmp_path: Path, content, needle):
     f = tmp_path / "s.toml"
@@ -73,3 +76,21 @@ def test_malformed_sources_file_gives_one_line_error_exit_2(tmp_path: Path, cont
     assert result.exit_code == 2
     assert needle in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_doc_variants_are_left_out_or_become_tools_of_their_own(tmp_path: Path):
+    metaflow = load_sources()["metaflow"]
+    assert dict(metaflow.variants) == {"r": "/v/r/"} and metaflow.variant_mode == "exclude"
+    assert metaflow.variant_prefixes() == ("https://docs.metaflow.org/v/r/",)
+    assert "metaflow-r" not in load_sources()
+    f = tmp_path / "s.toml"
+    f.write_text('[[source]]\ntool = "mf"\nname = "MF"\nroots = ["https://d.invalid/"]\nallow = ["https://d.invalid/"]\n'
+                 'cited = ["https://d.invalid/x"]\nvariants = {r = "/v/r/"}\nvariant_mode = "separate"\n')
+    sources = load_sources(f)
+    r = sources["mf-r"]
+    assert (r.roots, r.allow, r.name, r.cited, r.variant_of) == (("https://d.invalid/v/r/",), ("https://d.invalid/v/r/",),
+                                                                 "MF (r)", (), "mf")
+    # --base-url of the main tool serves its variant too; the real origins are remembered
+    (main, variant) = select_sources(sources, ["mf", "mf-r"], ["mf=http://127.0.0.1:9"])
+    assert variant.roots == ("http://127.0.0.1:9/v/r/",) and main.live_origins == ("https://d.invalid",)
+    assert main.to_dict()["variants"] == {"r": "/v/r/"}

@@ -1,4 +1,4 @@
-from crawler.urls import in_scope, normalise, path_of, skipped_extension, under
+from crawler.urls import in_scope, is_alias, normalise, path_of, skipped_extension, to_mirror, under
 
 
 def test_normalise_drops_fragment_tracking_default_port_and_trailing_slash():
@@ -42,3 +42,27 @@ def test_skipped_extensions_and_path():
     assert skipped_extension("https://x.org/v1.2/guide") is None
     assert path_of("https://x.org/a/b?x=1") == "/a/b?x=1"
     assert path_of("https://x.org") == "/"
+
+
+def test_index_pages_and_encodings_are_one_page():
+    """/x, /x/, /x/index.html and percent-encoding or query-order variants are the same page."""
+    same = ["https://d.org/docs/x", "https://d.org/docs/x/", "https://d.org/docs/x/index.html",
+            "https://d.org/docs/x/INDEX.HTM", "https://D.org:443/docs/x/./index.html#top"]
+    assert {normalise(u) for u in same} == {"https://d.org/docs/x"}
+    assert normalise("https://d.org/index.html") == "https://d.org/"
+    assert normalise("https://d.org/a%7eb?b=2&a=1") == normalise("https://d.org/a~b?a=1&b=2") == "https://d.org/a~b?a=1&b=2"
+    # the URL to request keeps the file a static host may need
+    assert normalise("https://d.org/docs/x/index.html?utm_source=z", keep_index=True) == "https://d.org/docs/x/index.html"
+    assert is_alias("https://d.org/docs/x/index.html", "https://d.org/docs/x")
+    assert not is_alias("https://d.org/docs/x/", "https://d.org/docs/x")
+    assert not is_alias("https://d.org/docs/models.html", "https://d.org/docs/models.html")
+
+
+def test_urls_of_the_real_site_move_onto_the_mirror():
+    live, mirror = ("https://docs.metaflow.org", "https://mlflow.org"), "http://127.0.0.1:8001"
+    assert to_mirror("https://docs.metaflow.org/api/s3?x=1#frag", live, mirror) == "http://127.0.0.1:8001/api/s3?x=1#frag"
+    assert to_mirror("http://docs.metaflow.org/", live, mirror) == "http://127.0.0.1:8001/"       # scheme too
+    assert to_mirror("https://www.mlflow.org/docs/latest/x.html", live, mirror).startswith(mirror)   # www. too
+    for other in ("https://github.com/Netflix/metaflow", "https://docs.metaflow.org:8443/x", "mailto:a@b.c"):
+        assert to_mirror(other, live, mirror) == other
+    assert to_mirror("https://docs.metaflow.org/x", live, None) == "https://docs.metaflow.org/x"   # no mirror

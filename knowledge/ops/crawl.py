@@ -151,7 +151,32 @@ def _summary(store: Store, run_id: int) -> dict:
         stats = run_stats(store, run_id)
     return {"tool": run["tool"], "run": run_id, "status": run["status"], "origin": run["origin"],
             "started": run["started_at"], "finished": run["finished_at"], "message": run["message"],
-            "stats": stats}
+            "stats": stats, "notes": _sitemap_notes(store, run_id)}
+
+
+def _sitemap_notes(store: Store, run_id: int) -> list[str]:
+    """What the sitemaps named that the crawl left out: hosts outside the scope (a sitemap naming
+    another host than the one crawled, e.g. the live site while crawling a mirror), doc variants."""
+    from collections import Counter
+    from urllib.parse import urlsplit
+
+    hosts: Counter = Counter()
+    variants: Counter = Counter()
+    for r in store.conn.execute("SELECT url, reason FROM fetches WHERE run_id = ? AND outcome = 'out_of_scope'",
+                                (run_id,)):
+        reason = r["reason"] or ""
+        if reason.startswith("sitemap entry"):
+            hosts[urlsplit(r["url"]).netloc] += 1
+        elif reason.startswith("doc variant"):
+            variants[reason.split("'")[1] if "'" in reason else "?"] += 1
+    notes = []
+    if hosts:
+        named = ", ".join(f"{h} ({n})" for h, n in hosts.most_common(5))
+        notes.append(f"the sitemap named {sum(hosts.values())} URL(s) outside the source's scope, on {named}; "
+                     "they were not crawled (if they are the tool's docs, widen `allow` in the sources file)")
+    for name, n in sorted(variants.items()):
+        notes.append(f"{n} sitemap page(s) of the doc variant '{name}' left out (variants in the sources file)")
+    return notes
 
 
 def list_runs(tool: str | None = None, *, limit: int | None = 20, db: Path | str | None = None) -> list[dict]:
