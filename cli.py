@@ -819,9 +819,10 @@ def schedule_cmd(
         "--tools", help="Crawl only this tool (repeatable). Default: every tool in the sources file.")] = None,
     time: Annotated[str, typer.Option(
         "--time", help="When each week: DAY HH:MM, 24-hour clock (cron/systemd: local time; CI: UTC).")] = "Mon 06:00",
-    install: Annotated[str, typer.Option(
-        "--install", help="What the CI job installs with pip (a PyPI name, a git+https URL, or . for a "
-                          "checkout of collector).")] = "collector",
+    install: Annotated[Optional[str], typer.Option(
+        "--install", help="What the CI job installs with pip: the git+https URL of the repository you keep "
+                          "collector in, or . when the job runs in a checkout of collector. Default: a "
+                          "placeholder to edit.", metavar="SPEC", show_default=False)] = None,
     sources: SourcesOpt = None,
 ) -> None:
     """Print ready-to-use configuration for the weekly crawl -> diff -> report run.
@@ -835,6 +836,9 @@ def schedule_cmd(
     sys.stdout.write(render(target, db=db, report=report, tools=names, time=time, install=install,
                             sources=sources))
     err.print("Install it as described in the comments at the top (details: docs/scheduling.md).")
+    if install is None and target.strip().lower() in ("gitlab-ci", "github-actions"):
+        err.print("Edit the `pip install` line first (marked EDIT): it must name the repository you keep collector "
+                  "in, or pass --install.", markup=False)
 
 
 # ----------------------------------------------------------------------------- report

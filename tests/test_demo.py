@@ -127,15 +127,15 @@ def test_cli_prints_markdown_by_default_and_removes_its_store():
 
 def test_installed_package_carries_every_data_file():
     """A fresh (non-editable) install must ship what the code reads at run time: migrations, rules
-    data, patterns and the demo's sample sites. Every non-Python file of a package must be matched
-    by its package-data globs in pyproject.toml."""
+    data and patterns. Every non-Python file of a package must be matched by its package-data
+    globs in pyproject.toml (the demo's sample sites are copied by setup.py: next test)."""
     import tomllib
 
     repo = Path(cli.__file__).resolve().parent
     config = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))
     package_data = config["tool"]["setuptools"]["package-data"]
     missing = []
-    for package in ("knowledge", "extractors", "crawler", "fixtures"):
+    for package in ("knowledge", "extractors", "crawler"):
         folder = repo / package
         covered = {p for pattern in package_data.get(package, []) for p in folder.glob(pattern) if p.is_file()}
         for path in folder.rglob("*"):
@@ -143,3 +143,43 @@ def test_installed_package_carries_every_data_file():
                     and path not in covered:
                 missing.append(str(path.relative_to(repo)))
     assert missing == [], f"not shipped by pip install: {missing[:5]}"
+
+
+def test_build_ships_demo_sites_inside_knowledge_and_no_top_level_fixtures(tmp_path):
+    """What `pip install .` puts on sys.path: collector's own packages, the demo's sample sites as
+    package data of knowledge, and no top-level `fixtures` package (a popular testing library's
+    name). Runs the real build step (setup.py build_py, what the wheel is made of) into a temp
+    folder, then the demo's site lookup from there, without the checkout on sys.path."""
+    import subprocess
+    import sys
+    import tomllib
+
+    pytest.importorskip("setuptools")
+    repo = Path(cli.__file__).resolve().parent
+    project = tomllib.loads((repo / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] != "collector"                  # an unrelated project owns that name on PyPI
+    assert project["scripts"] == {"collector": "cli:main"}  # the command stays `collector`
+    build = tmp_path / "lib"
+    before = set(repo.iterdir())
+    done = subprocess.run([sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(tmp_path), "build_py",
+                           "--build-lib", str(build)], cwd=repo,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in build.iterdir()) == ["cli.py", "crawler", "extractors", "knowledge"]
+    sites = build / "knowledge" / "demo_sites"
+    for version in ("v1", "v2"):
+        for tool in DEMO_TOOLS:
+            assert (sites / version / tool / "sitemap.xml").is_file(), (version, tool)
+    assert (sites / "v2" / "mlflow" / "_faults.json").is_file()
+    assert (build / "knowledge" / "store" / "migrations" / "001_crawl.sql").is_file()
+    probe = ("import sys, knowledge.ops.demo as d, importlib.util as u\n"
+             "with d._sites() as p: print(p)\n"
+             "print(u.find_spec('fixtures'))")
+    # the installed dependencies, but not the checkout (nor an editable install's path hooks: -S)
+    deps = [p for p in sys.path if p and Path(p).resolve() not in (repo, repo / "tests") and Path(p).is_dir()]
+    out = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path[:] = {[str(build)] + deps!r}\n" + probe],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    found, fixtures = out.stdout.splitlines()
+    assert Path(found) == sites and fixtures == "None"
+    assert set(repo.iterdir()) == before      # the build wrote nothing into the checkout

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 import cli
 from knowledge.errors import UsageError
-from knowledge.ops.schedule import TARGETS, parse_time, render
+from knowledge.ops.schedule import INSTALL_PLACEHOLDER, TARGETS, parse_time, render
 
 FAKE = """#!/bin/sh
 # Stands in for `collector`: logs its arguments, fails as told, writes the report file.
@@ -135,12 +135,14 @@ def test_ci_job_keeps_report_and_fails_on_changes(tmp_path, fake, target, header
     script = _yaml_block(text, header)
     if target == "gitlab-ci":
         # the job's script list: pip install, mkdir, then the literal block
-        assert "pip install collector" in text and "when: always" in text
+        assert "when: always" in text
         assert "15 7 * * 3" in text    # the pattern to enter in the pipeline schedule
     else:
         assert 'cron: "15 7 * * 3"' in text
         assert text.count("if: always()") == 2 and "actions/upload-artifact@v4" in text
-        assert "pip install collector" in text
+    # never the unrelated PyPI project "collector": this project, from a repository the group fills in
+    assert "pip install collector\n" not in text and f"pip install {INSTALL_PLACEHOLDER}" in text
+    assert "EDIT the next line" in text
     result = _run(shell, script, tmp_path, diff_rc=1)
     assert result.returncode == 1
     assert (tmp_path / "report.html").is_file()
@@ -151,7 +153,17 @@ def test_ci_job_keeps_report_and_fails_on_changes(tmp_path, fake, target, header
 
 def test_install_spec_is_used(tmp_path):
     text = render("github-actions", install="git+https://example.org/collector.git")
-    assert "pip install git+https://example.org/collector.git" in text
+    assert "pip install git+https://example.org/collector.git" in text and "EDIT" not in text
+    assert "      - run: pip install ." in render("github-actions", install=".")
+    assert "    - pip install ." in render("gitlab-ci", install=".")
+
+
+def test_installing_the_unrelated_pypi_project_is_refused():
+    with pytest.raises(UsageError) as exc:
+        render("gitlab-ci", install="collector")
+    assert "unrelated project" in exc.value.message
+    result = CliRunner().invoke(cli.app, ["schedule", "github-actions"])
+    assert result.exit_code == 0 and "Edit the `pip install` line" in result.stderr
 
 
 @pytest.mark.parametrize("value,expected", [

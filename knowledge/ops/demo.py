@@ -1,6 +1,7 @@
 """`collector demo`: the whole weekly loop, offline, on the sample sites bundled with collector.
 
-The bundled fixture sites (package `fixtures`, folders sites/v1 and sites/v2) play "last month" and
+The bundled sample sites (knowledge/demo_sites/v1 and v2 in an installed collector, copied there at
+build time from the repository's fixtures/sites/; read from fixtures/sites/ in a checkout) play "last month" and
 "this week" of the Metaflow, DVC and MLflow docs. Each tool's site is served on 127.0.0.1 from
 inside this process (crawler.localserver): v1 is served and crawled, the servers stop, v2 is served
 on the *same ports* (so every URL matches across the two crawls) and crawled, then the two crawls
@@ -150,21 +151,29 @@ def loopback_without_proxy() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+REINSTALL = "Reinstall collector (pip install --force-reinstall from where you installed it)."
+
+
+def checkout_sites() -> Path:
+    """fixtures/sites/ of the source checkout this code runs from (a checkout or an editable install)."""
+    import knowledge
+
+    return Path(knowledge.__file__).resolve().parents[1] / "fixtures" / "sites"
+
+
 @contextlib.contextmanager
 def _sites() -> Iterator[Path]:
-    """The bundled sites folder as a real path (works from an installed wheel too)."""
-    try:
-        ref = resources.files("fixtures") / "sites"
-    except ModuleNotFoundError:
-        ref = None
-    if ref is None or not ref.is_dir():
-        raise CollectorError("The bundled sample sites (package 'fixtures') are missing from this install.",
-                             "Reinstall collector (pip install --force-reinstall collector).")
+    """The sample sites folder as a real path: package data of an installed collector, else the
+    checkout's fixtures/sites/."""
+    ref = resources.files("knowledge") / "demo_sites"
+    if not ref.is_dir():
+        ref = checkout_sites()
+    if not ref.is_dir():
+        raise CollectorError("The bundled sample sites (knowledge/demo_sites) are missing from this install.", REINSTALL)
     with resources.as_file(ref) as path:
         missing = [f"{v}/{t}" for v in VERSIONS for t in DEMO_TOOLS if not (Path(path) / v / t).is_dir()]
         if missing:
-            raise CollectorError(f"The bundled sample sites are incomplete (missing {', '.join(missing)}).",
-                                 "Reinstall collector (pip install --force-reinstall collector).")
+            raise CollectorError(f"The bundled sample sites are incomplete (missing {', '.join(missing)}).", REINSTALL)
         yield Path(path)
 
 

@@ -22,6 +22,11 @@ DEFAULT_TIME = "Mon 06:00"
 CI_DB = ".collector/collector.sqlite"   # inside the CI workspace, restored between runs
 CI_REPORT = "report.html"
 UNIT = "collector-weekly"
+# The CI jobs install collector from its repository: it is not on PyPI, and the PyPI project named
+# "collector" is an unrelated one. Until the group says where its copy lives, the job carries a
+# placeholder to edit (pip fails on it loudly rather than installing something else).
+INSTALL_PLACEHOLDER = "git+https://YOUR-GIT-HOST/YOUR-GROUP/collector.git"
+DISTRIBUTION = "mlops-docs-collector"
 
 
 @dataclass(frozen=True)
@@ -92,17 +97,30 @@ def report_format(report: str) -> str:
     return "html" if report.lower().endswith((".html", ".htm")) else "md"
 
 
+def install_spec(install: str | None) -> str:
+    """What `pip install` gets in a CI job: a git+https URL of the group's collector repository,
+    a local path (`.`: the job runs in a checkout of collector), or the placeholder to edit."""
+    spec = (install or INSTALL_PLACEHOLDER).strip()
+    if spec.lower() in ("collector", "collector-docs"):
+        raise UsageError(f"--install {spec} would install an unrelated project of that name from PyPI.",
+                         "Pass the repository collector is kept in, e.g. --install git+https://gitlab.example.org/"
+                         "group/collector.git, or --install . when the job runs in a checkout of collector.")
+    return spec
+
+
 def render(target: str, *, db: Path | str | None = None, report: Path | str | None = None,
            tools: list[str] | None = None, time: str | None = None, executable: str | None = None,
-           install: str = "collector", sources: Path | str | None = None) -> str:
+           install: str | None = None, sources: Path | str | None = None) -> str:
     """The configuration text for `target` (one of TARGETS), ready to paste or save.
 
     `executable`: path of the collector command (default: this one, found on PATH / argv[0]).
+    `install`: what a CI job installs (see `install_spec`; default: INSTALL_PLACEHOLDER to edit).
     `sources`: the group's own sources file, passed to the weekly crawl.
     """
     name = (target or "").strip().lower()
     if name not in TARGETS:
         raise unknown_name("schedule target", target, list(TARGETS))
+    install = install_spec(install)
     when = parse_time(time)
     crawl_args = [t.strip().lower() for t in tools or [] if t.strip()]
     local = name in ("cron", "systemd")   # absolute paths on this machine; CI: paths in the job folder
@@ -206,6 +224,16 @@ def _systemd(when: When, exe: str, db: str, report: str, crawl_args: list[str]) 
     ])
 
 
+def _install_note(install: str, spaces: int) -> list[str]:
+    """A YAML comment above the pip line: what it installs, and what to edit while a placeholder."""
+    pad = " " * spaces
+    if install == INSTALL_PLACEHOLDER:
+        return [f"{pad}# EDIT the next line: the git+https URL of the repository your group keeps collector in",
+                f"{pad}# (it installs the distribution {DISTRIBUTION}, command `collector`), or `.` when this",
+                f"{pad}# job runs in a checkout of collector. Not `pip install collector`: an unrelated project."]
+    return [f"{pad}# installs collector (distribution {DISTRIBUTION}, command `collector`)"]
+
+
 def _indent(lines: list[str], spaces: int) -> str:
     return "\n".join(" " * spaces + line for line in lines)
 
@@ -231,6 +259,7 @@ def _gitlab(when: When, exe: str, db: str, report: str, crawl_args: list[str], i
         f"      - {store_dir}/",
         "    when: always",
         "  script:",
+        *_install_note(install, 4),
         f"    - pip install {shlex.quote(install)}",
         f"    - mkdir -p {shlex.quote(store_dir)}",
         "    - |",
@@ -271,6 +300,7 @@ def _github(when: When, exe: str, db: str, report: str, crawl_args: list[str], i
         "      - uses: actions/setup-python@v5",
         "        with:",
         '          python-version: "3.11"',
+        *_install_note(install, 6),
         f"      - run: pip install {shlex.quote(install)}",
         "      # The store is kept as an artifact (90 days) rather than a cache: GitHub evicts caches",
         "      # unused for 7 days, which a weekly job would hit.",

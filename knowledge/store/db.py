@@ -118,7 +118,8 @@ class Store:
             raise StoreError(
                 f"The store {self.path} was written by a newer version of collector "
                 f"(it has schema migration {sorted(unknown)[-1]}).",
-                "Upgrade collector (pip install -U collector), or pass --db PATH to another store.")
+                "Upgrade collector (reinstall it from its repository; on PyPI, 'collector' is another "
+                "project), or pass --db PATH to another store.")
         for name, sql in known:
             if name in applied:
                 continue
