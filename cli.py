@@ -40,8 +40,61 @@ app = typer.Typer(
 )
 
 
+def _readable_help() -> None:
+    """Typer prints every parameter's Python type next to it (<str>, <list[str]>, <bool>) and wraps a
+    required argument in braces ({tool}): noise to a reader, who wants TOOL, N, FILE - or nothing for a
+    flag. Show the parameter's metavar instead (given below, else derived from its name and type).
+    A Typer without these hooks keeps its own display."""
+    core = typer.core
+    if not all(hasattr(core, c) for c in ("TyperOption", "TyperArgument")) or \
+            not hasattr(core.TyperArgument, "_usage_display_name"):
+        return
+
+    typer_display = core.TyperOption.display_type_rich
+
+    def option_type(self, ctx=None):
+        try:
+            if getattr(self, "is_flag", False) or getattr(self, "count", False):
+                return None
+            if self.metavar:
+                return self.metavar
+            shown = self.display_type(ctx) or ""       # Typer's own "<int>", "<path>", "<list[str]>"
+            return "N" if "int" in shown else "FILE" if "path" in shown else (self.name or "value").upper()
+        except Exception:   # a Typer whose internals moved: its own display rather than none
+            return typer_display(self, ctx=ctx)
+
+    def argument_usage(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        return (name if self.required else f"[{name}]") + ("..." if self.nargs != 1 else "")
+
+    core.TyperOption.display_type_rich = option_type
+    core.TyperArgument.display_type_rich = lambda self, ctx=None: None
+    core.TyperArgument._usage_display_name = argument_usage
+
+
+_readable_help()
+
+# Exit codes, as git has them: 1 is only "differences found" (`diff --exit-code`: flags wait for
+# review); a failure is never 1. Documented in README.md and docs/scheduling.md.
+EXIT_FAILED = 3        # the job failed: site unreachable, store unusable, a bug (CollectorError.exit_code)
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # the reader of our output went away (`collector diff | head`): 128 + SIGPIPE
+
+
+def _quiet_broken_pipe() -> None:
+    """The output's reader closed the pipe: say nothing more, and keep Python from complaining when it
+    flushes stdout at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def _errors_to_exit_codes(func: Callable) -> Callable:
-    """The one place where domain errors become exit codes (2 usage, 1 failure)."""
+    """The one place where domain errors become exit codes (2 usage, 3 failure; 1 is reserved for
+    `diff --exit-code`: flags wait for review)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
@@ -56,7 +109,10 @@ def _errors_to_exit_codes(func: Callable) -> Callable:
             raise typer.Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
             err.print("Interrupted. Everything finished so far is saved.")
-            raise typer.Exit(code=130) from None
+            raise typer.Exit(code=EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            raise typer.Exit(code=EXIT_BROKEN_PIPE) from None
         except sqlite3.DatabaseError as exc:
             from knowledge.store import default_db_path
 
@@ -64,17 +120,17 @@ def _errors_to_exit_codes(func: Callable) -> Callable:
             err.print(f"Error: the knowledge store {path} failed: {exc}.", markup=False)
             err.print("If the file is damaged, move it aside and crawl again (or pass --db PATH to another "
                       "store).", markup=False)
-            raise typer.Exit(code=1) from None
+            raise typer.Exit(code=EXIT_FAILED) from None
         except OSError as exc:
             err.print(f"Error: {safe(exc)}", markup=False)
-            raise typer.Exit(code=1) from None
+            raise typer.Exit(code=EXIT_FAILED) from None
         except Exception as exc:  # a bug: say so plainly; COLLECTOR_DEBUG=1 shows the traceback
             if os.environ.get("COLLECTOR_DEBUG"):
                 raise
             err.print(f"Internal error: {type(exc).__name__}: {safe(exc)}", markup=False)
             err.print("This is a bug in collector. Re-run with COLLECTOR_DEBUG=1 for details and report it.",
                       markup=False)
-            raise typer.Exit(code=1) from None
+            raise typer.Exit(code=EXIT_FAILED) from None
 
     return wrapper
 
@@ -102,10 +158,14 @@ def print_json(data) -> None:
     sys.stdout.write(json.dumps(safe_obj(data), indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+# Columns whose values are copied into the next command (flag ids, run ids): never wrapped.
+WHOLE_COLUMNS = frozenset(("flag", "id", "run"))
+
+
 def print_table(title: str | None, columns: list[str], rows: list[list], *, console: Console = out) -> None:
     table = Table(title=title, show_lines=False, header_style="bold")
     for c in columns:
-        table.add_column(c, overflow="fold")
+        table.add_column(c, overflow="fold", no_wrap=c in WHOLE_COLUMNS)
     for r in rows:
         table.add_row(*[safe("" if v is None else v) for v in r])
     console.print(table)
@@ -257,7 +317,7 @@ def crawl_cmd(
                   f"({safe(result['evidence_error'], keep_newlines=False)}). Run `collector evidence TOOL` to retry.",
                   markup=True, highlight=False)
     if result.get("evidence_error") or any(r["status"] in ("failed", "interrupted") for r in runs):
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_FAILED)
 
 
 def _when(stamp: str | None) -> str:
@@ -329,11 +389,13 @@ def _check_tool(tool: str, sources: Optional[Path] = None, db: Optional[Path] = 
 def extract_cmd(
     page: Annotated[Optional[str], typer.Option(
         "--page", help="Run the extractor on one page (a saved HTML file or an http(s) URL) and print "
-                       "passages, criterion tags and facts. Writes nothing.")] = None,
+                       "passages, criterion tags and facts. Writes nothing.", metavar="FILE|URL",
+        show_default=False)] = None,
     tool: Annotated[Optional[str], typer.Option(
         "--tool", help="With --page: use this tool's content selectors (else a generic fallback).")] = None,
     run: Annotated[Optional[list[int]], typer.Option(
-        "--run", help="Rebuild evidence for this crawl run (repeatable). Default: every stored run.")] = None,
+        "--run", help="Rebuild evidence for this crawl run (repeatable). Default: every stored run.",
+        metavar="RUN", show_default=False)] = None,
     force: Annotated[bool, typer.Option(
         "--force", help="Re-extract pages even when evidence for the current rules is cached.")] = False,
     db: DbOpt = None, sources: SourcesOpt = None, json_out: JsonOpt = False,
@@ -380,9 +442,11 @@ def extract_cmd(
 
 @command(name="evidence")
 def evidence_cmd(
-    tool: Annotated[str, typer.Argument(help="Tool name (see `collector sources`).")],
-    criterion: Annotated[Optional[str], typer.Argument(help="Criterion id (see `collector criteria`). Default: all.")] = None,
-    run: Annotated[Optional[int], typer.Option("--run", help="Crawl run id (default: the tool's latest complete crawl).")] = None,
+    tool: Annotated[str, typer.Argument(help="Tool name (see `collector sources`).", metavar="TOOL")],
+    criterion: Annotated[Optional[str], typer.Argument(help="Criterion id (see `collector criteria`). Default: all.",
+                                                       metavar="CRITERION", show_default=False)] = None,
+    run: Annotated[Optional[int], typer.Option("--run", help="Crawl run id (default: the tool's latest complete crawl).",
+                                               metavar="RUN", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", help="Passages shown per criterion in the table view (0 = all).")] = 5,
     db: DbOpt = None, json_out: JsonOpt = False,
 ) -> None:
@@ -449,15 +513,21 @@ def prune_cmd(
 
 @command(name="facts")
 def facts_cmd(
-    tools: Annotated[Optional[list[str]], typer.Argument(help="Tools to show (default: all).")] = None,
+    tools: Annotated[Optional[list[str]], typer.Argument(help="Tools to show (default: all).", metavar="TOOL",
+                                                         show_default=False)] = None,
     category: Annotated[Optional[str], typer.Option(
         "--category", help="Only this fact category, e.g. storage_backend, compute_backend, environment, "
                            "framework, language, ui, serving_target, licence, pricing.")] = None,
     db: DbOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """List the structured facts (storage backends, orchestrators, frameworks, ...) per tool, with citations."""
+    from extractors.facts import FACT_VOCABULARY
+    from knowledge.errors import unknown_name
     from knowledge.evidence import read as evidence
 
+    if category is not None and category.strip().lower() not in FACT_VOCABULARY:
+        raise unknown_name("fact category", category, list(FACT_VOCABULARY))
+    category = category.strip().lower() if category else None
     names = [_check_tool(t, db=db) for t in tools] if tools else _tool_names(db=db)
     with _open_store(db) as store:
         rows = evidence.facts_for(store, names, category)
@@ -479,16 +549,17 @@ def diff_cmd(
         show_default=False)] = None,
     from_run: Annotated[Optional[int], typer.Option(
         "--from", help="Compare from this crawl run (with --to; see `collector runs`). Nothing is saved.",
-        show_default=False)] = None,
+        metavar="RUN", show_default=False)] = None,
     to_run: Annotated[Optional[int], typer.Option(
-        "--to", help="Compare to this crawl run (with --from; same tool).", show_default=False)] = None,
+        "--to", help="Compare to this crawl run (with --from; same tool).", metavar="RUN", show_default=False)] = None,
     stat: Annotated[bool, typer.Option("--stat", help="One line per flag (kind and counts), no passages.")] = False,
     full: Annotated[bool, typer.Option(
         "--full", help="Every changed passage of every flag (default: a digest with the 3 most important "
                        "per flag and a count of the rest).")] = False,
     json_out: JsonOpt = False,
     exit_code: Annotated[bool, typer.Option(
-        "--exit-code", help="Exit with status 1 when flags wait for review (for schedulers).")] = False,
+        "--exit-code", help="Exit with status 1 when flags wait for review (for schedulers); a failure "
+                            "exits 3, a wrong command 2.")] = False,
     show_all: Annotated[bool, typer.Option(
         "--all", help="Also list flags already reviewed, with their latest decision.")] = False,
     fair: Annotated[bool, typer.Option(
@@ -537,7 +608,7 @@ def diff_cmd(
             lines += ["", "Crawl health"] + health_lines(result, full=full)
         _show(lines)
     if exit_code and result.pending:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=1)   # differences found (as git diff --exit-code); failures exit 3
 
 
 def _show(lines: list[str]) -> None:
@@ -621,7 +692,8 @@ ReviewerOpt = Annotated[Optional[str], typer.Option(
                        "else your login name.", show_default=False)]
 NoteOpt = Annotated[Optional[str], typer.Option("--note", help="A reason for the decision, kept in the history.",
                                                 show_default=False)]
-FlagIdArg = Annotated[str, typer.Argument(help="Flag id, or a unique start of it (see `collector review list`).")]
+FlagIdArg = Annotated[str, typer.Argument(help="Flag id, or a unique start of it (see `collector review list`).",
+                                           metavar="FLAG")]
 
 
 def _review_interactive(
@@ -741,7 +813,7 @@ def review_uncertain_cmd(ctx: typer.Context, flag_id: FlagIdArg, note: NoteOpt =
 
 @command(review_app, name="note")
 def review_note_cmd(
-    ctx: typer.Context, flag_id: FlagIdArg, text: Annotated[str, typer.Argument(help="The note (quote it).")],
+    ctx: typer.Context, flag_id: FlagIdArg, text: Annotated[str, typer.Argument(help="The note (quote it).", metavar="TEXT")],
     reviewer: ReviewerOpt = None, db: DbOpt = None,
 ) -> None:
     """Add a note to a flag without changing its status."""
@@ -750,8 +822,10 @@ def review_note_cmd(
 
 @command(review_app, name="history")
 def review_history_cmd(
-    ctx: typer.Context, tool: Annotated[Optional[str], typer.Argument(help="Only this tool.")] = None,
-    criterion: Annotated[Optional[str], typer.Argument(help="Only this criterion.")] = None,
+    ctx: typer.Context, tool: Annotated[Optional[str], typer.Argument(help="Only this tool.", metavar="TOOL",
+                                                                      show_default=False)] = None,
+    criterion: Annotated[Optional[str], typer.Argument(help="Only this criterion.", metavar="CRITERION",
+                                                       show_default=False)] = None,
     db: DbOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Every review decision, oldest first: who decided what, when, with which note, on which crawl."""
@@ -810,15 +884,18 @@ def demo_cmd(
 
 @command(name="schedule")
 def schedule_cmd(
-    target: Annotated[str, typer.Argument(help="Where to run it: cron, systemd, gitlab-ci or github-actions.")],
+    target: Annotated[str, typer.Argument(help="Where to run it: cron, systemd, gitlab-ci or github-actions.",
+                                          metavar="TARGET")],
     db: DbOpt = None,
     report: Annotated[Optional[Path], typer.Option(
         "--report", help="Report file each run writes. Default: report.html next to the store "
                          "(in CI: report.html in the job folder).", show_default=False)] = None,
     tools: Annotated[Optional[list[str]], typer.Option(
-        "--tools", help="Crawl only this tool (repeatable). Default: every tool in the sources file.")] = None,
+        "--tool", "--tools", help="Crawl only this tool (repeat for several). Default: every tool in the "
+                                  "sources file.", metavar="TOOL", show_default=False)] = None,
     time: Annotated[str, typer.Option(
-        "--time", help="When each week: DAY HH:MM, 24-hour clock (cron/systemd: local time; CI: UTC).")] = "Mon 06:00",
+        "--time", help="When each week: DAY HH:MM, 24-hour clock (cron/systemd: local time; CI: UTC).",
+        metavar="'DAY HH:MM'")] = "Mon 06:00",
     install: Annotated[Optional[str], typer.Option(
         "--install", help="What the CI job installs with pip: the git+https URL of the repository you keep "
                           "collector in, or . when the job runs in a checkout of collector. Default: a "
@@ -871,7 +948,11 @@ def report_cmd(
 
 
 def main() -> None:  # console script entry point
-    app()
+    try:
+        app()
+    except BrokenPipeError:   # e.g. `collector --help | head`
+        _quiet_broken_pipe()
+        sys.exit(EXIT_BROKEN_PIPE)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 """Domain errors. The CLI turns these into a one-line message and an exit code in one place.
 
 Exit codes: 2 = the user asked for something invalid (fix the command or the config),
-1 = the job failed (site unreachable, store unusable, ...). Never a traceback for these.
+3 = the job failed (site unreachable, store unusable, ...). Never a traceback for these.
+1 is left to "differences found" (`collector diff --exit-code`, as git has it): a failure is never 1.
 """
 from __future__ import annotations
 
 
 class CollectorError(Exception):
-    exit_code = 1
+    exit_code = 3
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -38,4 +39,13 @@ class CrawlError(CollectorError):
 
 def unknown_name(kind: str, name: str, valid: list[str]) -> UsageError:
     """The standard message for an unknown tool / criterion / format name."""
-    return UsageError(f"Unknown {kind} '{name}'.", f"Valid {kind}s: {', '.join(sorted(valid))}.")
+    return UsageError(f"Unknown {kind} '{name}'.", f"Valid {plural(kind)}: {', '.join(sorted(valid))}.")
+
+
+def plural(noun: str) -> str:
+    """criterion -> criteria, fact category -> fact categories, tool -> tools."""
+    if noun.endswith("criterion"):
+        return noun[: -len("criterion")] + "criteria"
+    if noun.endswith("y") and noun[-2:-1] not in "aeiou":
+        return noun[:-1] + "ies"
+    return noun + "s"

@@ -106,7 +106,7 @@ def test_claims_table_criterion_filter_and_errors(dvc_store, tmp_path):
     assert runner.invoke(app, ["claims", "--db", str(dvc_store), "--as-of", "last week"]).exit_code == 2
     assert runner.invoke(app, ["claims", "--db", str(dvc_store), "--as-of", "99"]).exit_code == 2
     empty = runner.invoke(app, ["claims", "--db", str(tmp_path / "empty.sqlite")])
-    assert empty.exit_code == 1 and "collector crawl" in empty.stderr
+    assert empty.exit_code == 3 and "collector crawl" in empty.stderr
 
 
 def test_report_shows_the_verdict_next_to_the_claim_and_dead_study_citations(dvc_store):

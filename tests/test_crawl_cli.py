@@ -28,7 +28,7 @@ def test_unwritable_db_is_one_line_error(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("x")
     result = runner.invoke(app, ["crawl", "--db", str(blocker / "c.sqlite")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert result.stderr.startswith("Error: ") and "Traceback" not in result.stderr
 
 
@@ -69,7 +69,7 @@ def test_unreachable_site_exits_1_with_one_line_per_tool(tmp_path):
     sock.close()
     result = runner.invoke(app, ["crawl", "tiny", "--base-url", f"tiny={origin}", "--db", str(tmp_path / "c.sqlite"),
                                  "--sources", str(tiny_sources(tmp_path / "s.toml"))])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "tiny" in errors[0] and "nothing could be fetched" in errors[0]
     assert "Traceback" not in result.stderr
@@ -85,6 +85,6 @@ def test_evidence_failure_after_a_saved_crawl_is_one_message(tmp_path, serve_sit
     server = serve_site(tiny_site(tmp_path / "site"))
     result = runner.invoke(app, ["crawl", "tiny", "--base-url", f"tiny={server.origin}", "--db", str(tmp_path / "c.sqlite"),
                                  "--sources", str(tiny_sources(tmp_path / "s.toml"))])
-    assert result.exit_code == 1 and "Traceback" not in result.stderr
+    assert result.exit_code == 3 and "Traceback" not in result.stderr
     assert "the crawl is saved" in result.stderr and "extractor exploded" in result.stderr
     assert "Crawl into" in result.stdout    # the summary table is still printed

@@ -82,7 +82,7 @@ def test_unknown_names_exit_2_with_valid_names(crawls):
 
 def test_missing_store_is_a_clear_error(tmp_path):
     res = runner.invoke(app, ["diff", "--db", str(tmp_path / "none.sqlite")])
-    assert res.exit_code == 1 and "collector crawl" in res.stderr
+    assert res.exit_code == 3 and "collector crawl" in res.stderr
 
 
 def test_scraped_control_characters_are_not_printed(crawls):

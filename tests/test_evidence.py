@@ -87,7 +87,7 @@ def test_evidence_errors_say_what_to_do(tmp_path):
     db = tmp_path / "k.sqlite"
     Store.open(db).close()
     result = runner.invoke(app, ["evidence", "dvc", "--db", str(db)])
-    assert result.exit_code == 1 and "collector crawl dvc" in result.stderr
+    assert result.exit_code == 3 and "collector crawl dvc" in result.stderr
     result = runner.invoke(app, ["evidence", "dvc", "speed", "--db", str(db)])
     assert result.exit_code == 2 and "Unknown criterion 'speed'" in result.stderr
     result = runner.invoke(app, ["evidence", "kedro", "--db", str(db)])

@@ -153,10 +153,10 @@ def test_no_crawls_tells_the_user_to_crawl(tmp_path, study):
     db = tmp_path / "k.sqlite"
     Store.open(db).close()
     result = runner.invoke(app, ["report", "--db", str(db)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "collector crawl" in result.stderr and "collector demo" in result.stderr
     result = runner.invoke(app, ["report", "--db", str(tmp_path / "absent.sqlite")])
-    assert result.exit_code == 1 and "collector crawl" in result.stderr
+    assert result.exit_code == 3 and "collector crawl" in result.stderr
 
 
 def test_a_partial_crawl_is_read_like_diff_does_but_failed_ones_are_not(db):

@@ -67,7 +67,7 @@ def test_damaged_store_gives_one_clear_error(tmp_path, real_db, case, command):
     before = db.read_bytes()
     result = CliRunner().invoke(cli.app, [*command, "--db", str(db)])
     output = result.output
-    assert result.exit_code == 1, output
+    assert result.exit_code == 3, output
     assert "Traceback" not in output and "Internal error" not in output, output
     flat = "".join(output.split())          # Rich may wrap the message: compare without whitespace
     assert "".join(str(db).split()) in flat, output
@@ -80,7 +80,7 @@ def test_error_is_short(tmp_path, real_db):
     db = tmp_path / "collector.sqlite"
     _truncated(db, real_db)
     result = CliRunner().invoke(cli.app, ["runs", "--db", str(db)])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[0].startswith("Error:") and len(lines) <= 4, result.stderr
 
@@ -92,5 +92,5 @@ def test_damage_deep_inside_the_file_names_the_store(tmp_path, real_db):
     db = tmp_path / "collector.sqlite"
     db.write_bytes(bytes(data))
     result = CliRunner().invoke(cli.app, ["evidence", TOOL, "--db", str(db)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 3 and "Traceback" not in result.output
     assert "".join(str(db).split()) in "".join(result.output.split()), result.output

@@ -203,7 +203,7 @@ def test_second_crawl_on_a_busy_store_is_told_to_wait(site, server, tmp_path):
     try:
         _wait_for(lambda: _running_run(db, site["run"]), what="the first crawl to run")
         second = CliRunner().invoke(cli.app, ["crawl", TOOL, "--base-url", f"{TOOL}={server.origin}", "--db", str(db)])
-        assert second.exit_code == 1
+        assert second.exit_code == 3
         message = " ".join(second.output.split())
         assert "busy" in message and "a crawl (pid" in message and "--wait" in message
         assert "Traceback" not in second.output

@@ -139,7 +139,7 @@ def test_bad_input_exits_2_with_a_hint_and_changes_nothing(db, args, expected):
 
 def test_missing_store_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["review", "list", "--db", str(tmp_path / "none.sqlite")])
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "collector crawl" in result.stderr
 
 

@@ -102,7 +102,8 @@ def _systemd_unquote(exec_start: str) -> list[str]:
     return [prog, flag, body]
 
 
-@pytest.mark.parametrize("diff_rc,crawl_rc,expected", [(1, 0, 1), (0, 0, 0), (0, 1, 1)])
+# 1 only means "changes to review": a failed crawl (3) outranks it, so a broken week never passes for news
+@pytest.mark.parametrize("diff_rc,crawl_rc,expected", [(1, 0, 1), (0, 0, 0), (0, 3, 3), (1, 3, 3), (3, 0, 3)])
 def test_systemd_service_exit_status_and_report(tmp_path, fake, diff_rc, crawl_rc, expected):
     db = tmp_path / "odd $dir %n" / "c.sqlite"
     db.parent.mkdir()

@@ -296,7 +296,7 @@ def _newer_incomplete_note(store: Store, tool: str, used_id: int) -> str | None:
         return None
     listed = ", ".join(f"run {r['id']} ({r['status']})" for r in rows)
     return (f"{tool}: newer crawl(s) not used because they did not finish: {listed}; "
-            f"comparing run {used_id}. Run `collector crawl --tool {tool}` again to get a complete crawl.")
+            f"comparing run {used_id}. Run `collector crawl {tool}` again to get a complete crawl.")
 
 
 def _partial_note(run) -> str | None:
@@ -315,7 +315,7 @@ def _reviewed(ctx: "_Context", tools: list[str], crit: list[str]) -> DiffResult:
         runs = _comparable_runs(store, tool)
         if not runs:
             result.notes.append(f"{tool}: no complete crawl yet, nothing to compare. "
-                                f"Run `collector crawl --tool {tool}` first.")
+                                f"Run `collector crawl {tool}` first.")
             continue
         to = runs[-1]
         for note in (_newer_incomplete_note(store, tool, to["id"]), _partial_note(to)):

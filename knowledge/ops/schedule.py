@@ -1,9 +1,11 @@
 """Ready-to-use configuration for the weekly crawl: cron, systemd, GitLab CI, GitHub Actions.
 
 Every target runs the same three steps: `collector crawl`, `collector diff --exit-code`,
-`collector report -o FILE`. The report is written *even when diff exits 1* (changes found), and
-the job's own exit status is taken from diff (else crawl, else report), so a week with changes
-shows up both as a failed job / non-zero exit and as a report file the group can open.
+`collector report -o FILE`. The report is written *even when diff exits 1* (changes found). The
+job's own exit status is a failed step's (crawl, else report, else diff: 2 = wrong command or
+config, 3 = failed), else diff's (1 = changes to review, 0 = nothing new), so a week with changes
+shows up both as a failed job / non-zero exit and as a report file the group can open, and a
+broken week is never mistaken for one with changes.
 """
 from __future__ import annotations
 
@@ -86,9 +88,10 @@ def weekly_script(exe: str, db: str, report: str, crawl_args: list[str], quote=s
         f"{exe} crawl {db_opt} --wait{''.join(' ' + quote(a) for a in crawl_args)} || crawl_rc=$?",
         f"{exe} diff {db_opt} --exit-code || diff_rc=$?",
         f"{exe} report {db_opt} --format {report_format(report)} -o {quote(report)} || report_rc=$?",
-        'echo "collector weekly run: crawl exit $crawl_rc, diff exit $diff_rc (1 = changes to review), '
-        f'report exit $report_rc; report:" {quote(report)}',
-        "exit $(( diff_rc ? diff_rc : (crawl_rc ? crawl_rc : report_rc) ))",
+        'echo "collector weekly run: crawl exit $crawl_rc, diff exit $diff_rc, report exit $report_rc '
+        f'(1 = changes to review, 2 = wrong command or config, 3 = failed); report:" {quote(report)}',
+        # a failure outranks "changes found": a broken week must not pass for a week with news
+        "exit $(( crawl_rc ? crawl_rc : (report_rc ? report_rc : diff_rc) ))",
     ]
 
 

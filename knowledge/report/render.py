@@ -20,12 +20,21 @@ def make_report(store: Store, fmt: str = "md", tools: list[str] | None = None) -
     return render(build_matrix(store, tools), fmt)
 
 
+BY_EXTENSION = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md",
+                ".txt": "md", "": "md"}
+
+
 def pick_format(fmt: str | None, output: Path | None) -> str:
-    """--format, else the output file's extension (.html/.htm, .csv, .json), else Markdown."""
+    """--format, else the output file's extension (.html/.htm, .csv, .json, .md), else Markdown.
+    An extension naming another format (report.xlsx) is refused: writing Markdown into it would
+    leave a file its own program cannot open."""
     if fmt:
         return check_format(fmt.strip().lower())
     suffix = output.suffix.lower() if output else ""
-    return {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json"}.get(suffix, "md")
+    if suffix not in BY_EXTENSION:
+        raise UsageError(f"Cannot write a {suffix} report: collector writes .md, .html, .csv or .json.",
+                         "Name the file with one of those extensions, or pass --format.")
+    return BY_EXTENSION[suffix]
 
 
 def check_format(fmt: str) -> str:

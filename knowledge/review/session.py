@@ -249,7 +249,7 @@ def _passages(console: Console, title: str, items, kind: str, full: bool = False
     items = [p for p in (items or []) if isinstance(p, dict)]
     if not items:
         return
-    plain = console.color_system is None     # no colours (a pipe, NO_COLOR): mark changes in text
+    plain = console.color_system is None or console.no_color   # no colours (a pipe, NO_COLOR): mark changes in text
     context, chars, shown = (None, None, items) if full else (CONTEXT_WORDS, MAX_CHARS, items[:MAX_PASSAGES])
     console.print(f"[bold]{title} passages ({len(items)}):[/]")
     for p in shown:
