@@ -224,7 +224,7 @@ def render_digest(console: Console, store, fd: FlagDigest, *, position: int | No
         console.print(f"[bold]The study says{status}:[/] {markup(base.get('claim') or '')}")
     else:
         console.print("[bold]The study says:[/] [dim](nothing for this cell)[/]")
-    plain = console.color_system is None
+    plain = console.color_system is None or console.no_color   # NO_COLOR on a terminal: markers, not styles
     for line in flag_lines(fd, plain=plain, header=False, study=False, hint=" -- press e to expand"):
         console.print(line)
     for d in info["decisions"]:
