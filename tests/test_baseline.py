@@ -12,7 +12,7 @@ from knowledge.domain.checklist import criterion_ids
 from knowledge.errors import UsageError
 from knowledge.domain.sources import load_sources
 
-TOOLS = sorted(load_sources())
+TOOLS = sorted(t for t, s in load_sources().items() if not s.variant_of)   # the study's tools
 
 
 def test_every_tool_and_criterion_has_exactly_one_claim():

@@ -127,3 +127,17 @@ def test_no_finding_and_no_crawl():
     assert v.verdict == "no-claim" and v.passages and "no finding" in v.deciding
     assert judge_cell("dvc", "pipelines", claim(RUN), None).verdict == "holds"
     assert judge_cell("kedro", "pipelines", None, docs("x")).verdict == "no-claim"
+
+
+def test_no_mention_is_not_gone_when_the_crawl_left_part_of_the_docs_out():
+    partial = docs("Then dvc repro.")
+    partial.left_out = "its doc variants (r docs under /v/r/)"
+    v = judge_cell("dvc", "pipelines", claim(RUN, REPRO), partial)
+    assert v.verdict == "holds"
+    [run] = [a for a in v.assertions if a.key.endswith("dvc-run")]
+    assert run.status == "contradicted" and run.strength < 0.5 and "leaves out its doc variants" in run.reason
+    # ... unless the study's own citation for it is gone as well.
+    url = "https://dvc.org/doc/command-reference/run"
+    gone = docs("Then dvc repro.", cited={url: CitedPage(url, "gone", detail="answers 404")})
+    gone.left_out = partial.left_out
+    assert judge_cell("dvc", "pipelines", claim(RUN, REPRO), gone).verdict == "stale"

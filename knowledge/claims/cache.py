@@ -23,7 +23,7 @@ from knowledge.evidence.rules import rules_key, run_source
 from knowledge.store import Store, utcnow
 
 # Bump when judging code changes what a verdict says (data files are hashed).
-JUDGE_VERSION = "1"
+JUDGE_VERSION = "3"
 
 
 @lru_cache(maxsize=1)
@@ -35,8 +35,12 @@ def _data_hash() -> str:
 
 
 def verdict_key(store: Store, run_id: int) -> str:
-    """What a run's cached verdicts were derived with: its rules key and the claim data/judge hash."""
-    return f"{rules_key(run_source(store, run_id)[1])}:{_data_hash()}"
+    """What a run's cached verdicts were derived with: its rules key, the crawls of its doc
+    variants read with it, and the claim data/judge hash."""
+    from knowledge.claims.check import variant_runs
+
+    variants = "+".join(str(r["id"]) for r in variant_runs(store, store.get_run(run_id)))
+    return f"{rules_key(run_source(store, run_id)[1])}:{variants}:{_data_hash()}"
 
 
 def run_verdicts(store: Store, run, docs_for=None) -> dict[str, CellVerdict]:

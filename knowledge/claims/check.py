@@ -4,6 +4,7 @@ ToolDocs per tool, and asks knowledge.claims.judge for a verdict per cell.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -55,9 +56,11 @@ def _tools(store: Store, tools: list[str] | None) -> list[str]:
     from knowledge.domain.sources import load_sources
 
     crawled = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
-    known = list(dict.fromkeys(list(load_sources()) + crawled))
-    if not tools:
-        return [t for t in known if t in crawled] or known
+    sources = load_sources()
+    known = list(dict.fromkeys(list(sources) + crawled))
+    if not tools:   # doc variants (metaflow-r) have no claims of their own: named explicitly only
+        variants = {t for t, s in sources.items() if s.variant_of}
+        return [t for t in known if t in crawled and t not in variants] or [t for t in known if t not in variants]
     out = []
     for t in tools:
         name = t.strip().lower()
@@ -67,8 +70,28 @@ def _tools(store: Store, tools: list[str] | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def variant_runs(store: Store, run) -> list:
+    """The crawls of the tool's doc variants shown separately (e.g. "metaflow-r" for Metaflow's R
+    docs), as of this run: each variant tool's last finished crawl that started before this run
+    ended. A thing the study names is still documented if a variant documents it."""
+    from knowledge.evidence.site import stored_sources
+
+    variants = sorted(t for t, src in stored_sources(store).items() if src.get("variant_of") == run["tool"])
+    until = run["finished_at"] or run["started_at"]
+    out = []
+    for tool in variants:
+        row = store.conn.execute(
+            "SELECT * FROM runs WHERE tool = ? AND status IN ('complete', 'partial') AND started_at <= ? "
+            "ORDER BY id DESC LIMIT 1", (tool, until)).fetchone()
+        if row is not None:
+            out.append(row)
+    return out
+
+
 def tool_docs(store: Store, run, evidence: list | None = None) -> ToolDocs:
-    """Every passage of the run (the evidence as of that run), with its tags and facts.
+    """Every passage of the run (the evidence as of that run), with its tags and facts, plus the
+    passages of its doc variants (untagged: they count where a statement is searched for in the
+    whole of the tool's docs, never as evidence of a criterion cell).
     `evidence`: the run's run_evidence when the caller has it already."""
     if evidence is None:
         evidence = run_evidence(store, run["id"])
@@ -81,8 +104,27 @@ def tool_docs(store: Store, run, evidence: list | None = None) -> ToolDocs:
     passages = [DocPassage(e.citation, e.path, tuple(e.heading_path), e.text, e.fetched_at, e.run_id,
                            tags.get(e.passage_id, {}), facts.get(e.passage_id, set()))
                 for e in run_passages(store, run["id"])]
+    for variant in variant_runs(store, run):
+        run_evidence(store, variant["id"])        # builds what is missing under the current rules
+        passages += [DocPassage(e.citation, e.path, tuple(e.heading_path), e.text, e.fetched_at, e.run_id)
+                     for e in run_passages(store, variant["id"])]
     pages = run_pages(store, run["id"])
-    return ToolDocs(run["tool"], passages, len(pages), cited_pages(store, run, pages), run["id"], run["started_at"])
+    return ToolDocs(run["tool"], passages, len(pages), cited_pages(store, run, pages), run["id"], run["started_at"],
+                    left_out=_left_out(run, bool(variant_runs(store, run))))
+
+
+def _left_out(run, variants_read: bool) -> str:
+    """What of the tool's docs this crawl did not read, in words ("" when it read them all)."""
+    settings = json.loads(run["settings"] or "{}")
+    source = settings.get("source") or {}
+    stats = json.loads(run["stats"] or "{}")
+    parts = []
+    if source.get("variants") and not variants_read:
+        parts.append("its doc variants (" + ", ".join(f"{name} docs under {prefix}" for name, prefix in
+                                                      sorted(dict(source["variants"]).items())) + ")")
+    if stats.get("page_limit_hit"):
+        parts.append("pages beyond the page limit")
+    return " and ".join(parts)
 
 
 # --------------------------------------------------------------------------- the study's citations
@@ -102,8 +144,15 @@ def cited_pages(store: Store, run, pages=None) -> dict[str, CitedPage]:
     claims = [baseline_for(run["tool"], c) for c in criterion_ids()]
     urls = sorted({u for claim in claims if claim is not None for a in getattr(claim, "assertions", ())
                    for u in a.cited})
+    from knowledge.evidence.site import cited_status
+
+    checked = {c["url"]: c for c in cited_status(store, run["tool"], run["id"]) if c["status"] != "unchecked"}
     out: dict[str, CitedPage] = {}
     for url in urls:
+        if url in checked:          # the crawl requested the citation itself (redirects followed)
+            out[url] = _from_check(checked[url])
+            continue
+        # Otherwise (a mirror crawl leaves other hosts alone): find the cited page among the crawl's.
         key = path_key(url)
         fragment = url.split("#", 1)[1] if "#" in url else ""
         page = by_path.get(key)
@@ -126,3 +175,15 @@ def cited_pages(store: Store, run, pages=None) -> dict[str, CitedPage]:
                 continue
         out[url] = CitedPage(url, "present", page.url)
     return out
+
+
+def _from_check(c: dict) -> CitedPage:
+    final = c.get("final_url") or ""
+    if c["status"] == "gone":
+        return CitedPage(c["url"], "gone", final, c.get("reason") or f"answers {c.get('http_status') or 404}")
+    if c["status"] in ("fetched", "redirected"):
+        fragment = c["url"].split("#", 1)[1] if "#" in c["url"] else ""
+        if c.get("anchor_found") is False and not _UNSTABLE_ID.match(fragment):
+            return CitedPage(c["url"], "section-gone", final or c["url"], f"the page has no #{fragment} any more")
+        return CitedPage(c["url"], "redirected" if c["status"] == "redirected" else "present", final)
+    return CitedPage(c["url"], "not-crawled", final, c.get("reason") or c["status"])

@@ -76,10 +76,14 @@ class ToolDocs:
     """Every passage of one tool's crawl, searchable with one regular expression scan."""
 
     def __init__(self, tool: str, passages: list[DocPassage], n_pages: int,
-                 cited: dict[str, CitedPage] | None = None, run_id: int | None = None, crawled_at: str = ""):
+                 cited: dict[str, CitedPage] | None = None, run_id: int | None = None, crawled_at: str = "",
+                 left_out: str = ""):
         self.tool = tool
         self.passages = passages
         self.n_pages = n_pages
+        # What of the docs this crawl did not read (doc variants left out, a page limit hit): then a
+        # thing no page mentions may still be documented there.
+        self.left_out = left_out
         self.cited = cited or {}
         self.run_id = run_id
         self.crawled_at = crawled_at
@@ -299,7 +303,11 @@ def _exists(a: Assertion, docs: ToolDocs) -> AssertionResult:
     reason = f"no longer documented: no page of {docs.n_pages} mentions {_terms_label(a)}"
     if lost:
         reason += "; the study's citation " + _cited_words(lost[0])
-    return _result(a, "contradicted", 0.75 + (0.1 if lost else 0.0), reason, [], docs)
+        return _result(a, "contradicted", 0.85, reason, [], docs)
+    if docs.left_out:   # absence of a mention is evidence only where the crawl read the whole docs
+        return _result(a, "contradicted", 0.45, reason + f"; but this crawl leaves out {docs.left_out}, which "
+                       "may still document it", [], docs)
+    return _result(a, "contradicted", 0.75, reason, [], docs)
 
 
 def _absent(a: Assertion, docs: ToolDocs) -> AssertionResult:

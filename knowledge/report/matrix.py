@@ -137,9 +137,11 @@ def _default_tools(store: Store, known: list[str]) -> list[str]:
     """Built-in tools in their file order, then any other tool this store has crawled."""
     from knowledge.domain.sources import load_sources
 
-    builtin = list(load_sources())
+    sources = load_sources()
+    # A doc variant shown separately (metaflow-r) is not a column of the study's matrix: --tool it.
+    builtin = [t for t, s in sources.items() if not s.variant_of]
     crawled = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
-    return builtin + [t for t in crawled if t not in builtin and t in known]
+    return builtin + [t for t in crawled if t not in sources and t in known]
 
 
 def _flag_cells(store: Store) -> dict[tuple[str, str], dict]:
