@@ -97,6 +97,9 @@ def test_an_exhaustive_list_that_grew_is_stale_a_partial_list_that_grew_is_exten
     open_ = judge_cell("dvc", "storage", claim(listed, criterion="storage"), docs(*passages))
     assert open_.verdict == "extended"
     assert [a.text for a in open_.decided_by] == ["storage backend azure-blob"]
+    # One passing mention does not grow a list.
+    once = judge_cell("dvc", "storage", claim(dict(listed, exhaustive=True), criterion="storage"), docs(passages[0]))
+    assert once.verdict == "holds"
 
 
 def test_new_evidence_needs_two_passages_and_values_the_claim_names_are_not_new():

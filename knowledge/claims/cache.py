@@ -23,7 +23,7 @@ from knowledge.evidence.rules import rules_key, run_source
 from knowledge.store import Store, utcnow
 
 # Bump when judging code changes what a verdict says (data files are hashed).
-JUDGE_VERSION = "3"
+JUDGE_VERSION = "4"
 
 
 @lru_cache(maxsize=1)

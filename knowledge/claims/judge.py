@@ -157,10 +157,13 @@ def judge_cell(tool: str, criterion: str, claim, docs: ToolDocs | None) -> CellV
         deciding = "new: " + "; ".join(r.text for r in news[:3]) + (f"; +{len(news) - 3} more" if len(news) > 3 else "")
     else:
         checked = [r for r in results if r.status in ("supported", "unsupported")]
-        score = (sum(r.status == "supported" for r in checked) / len(checked)) if checked else 0.0
+        supported = sum(r.status == "supported" for r in checked)
+        score = (supported / len(checked)) if checked else 0.0
         verdict = "holds"
-        deciding = (f"{sum(r.status == 'supported' for r in checked)} of {len(checked)} statements still documented"
-                    if checked else "nothing to check")
+        if supported:
+            deciding = f"{supported} of {len(checked)} statements still documented"
+        else:   # nothing contradicts the claim, but nothing in the docs shows it either
+            deciding = f"no evidence either way: none of its {len(checked)} statements found in the docs"
         if contradicted:
             deciding += f"; minor: {contradicted[0].reason}"
     score = round(score, 3)     # as stored: a cached verdict ranks exactly like a fresh one
@@ -361,7 +364,10 @@ def _list(a: Assertion, docs: ToolDocs) -> AssertionResult:
     extra = {k: v for k, v in present.items() if k not in claimed and k not in GENERIC}
     items_found, extra_items = _items(a, docs)
     found_claimed = [k for k in claimed if present.get(k)] + items_found
-    if a.exhaustive and (extra or extra_items):
+    # A list has grown when the docs show the new values in more than a passing mention: at least
+    # MIN_NEW passages between them (or an enumeration of the listed items that names more).
+    grown = len({i for idx in extra.values() for i in idx}) >= MIN_NEW or bool(extra_items)
+    if a.exhaustive and grown:
         refs = [docs.passages[i].ref("", _strength_of(docs.passages[i], a.criterion, 0.5))
                 for idx in extra.values() for i in idx]
         refs += [docs.passages[i].ref(name, 1.0) for name, i in extra_items]
