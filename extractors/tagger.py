@@ -61,6 +61,10 @@ from importlib import resources
 from typing import Iterable, Sequence
 
 from extractors.facts import check_fact_label
+import numpy as np
+from spacy.attrs import IDX, LOWER
+
+from extractors.linear import REGION_PREFIX, WORD_RX, LinearModel, load_model
 from extractors.model import Fact, Tag
 
 CRITERIA_KEY = "criteria"
@@ -102,11 +106,11 @@ def _read_json(name: str) -> dict:
 class Tagger:
     """Build once (see `get_tagger`), then call `tag` / `tag_many`; pure and deterministic."""
 
-    def __init__(self) -> None:
+    def __init__(self, trained: bool = True) -> None:
+        """`trained=False` builds the rules only (for training the model: its features)."""
         import spacy
 
         cfg = _read_json("config.json")
-        self.thresholds: dict[str, float] = cfg["thresholds"]
         self.saturation: float = cfg["saturation"]
         self.repeat_bonus: float = cfg["repeat_bonus"]
         self.length_norm: float = cfg["length_norm"]
@@ -116,10 +120,9 @@ class Tagger:
         self.max_chars: int = cfg["max_chars"]
         self.anchors: dict[str, float] = {c: w for c, w in cfg["anchors"].items() if not c.startswith("_")}
         self.unanchored_factor: float = cfg["unanchored_factor"]
-        ref = cfg["reference"]
-        self.reference_headings: frozenset[str] = frozenset(h.lower() for h in ref["headings"])
-        self.reference_start_rx = re.compile(r"\s*(?:" + "|".join(ref["text_starts"]) + ")", re.I)
-        self.reference_factor: float = ref["factor"]
+        self.rule_thresholds: dict[str, float] = cfg["thresholds"]   # the rules on their own (bench)
+        self.model: LinearModel | None = load_model() if trained else None
+        self.thresholds: dict[str, float] = self.model.thresholds if self.model else {}
 
         self.weights: dict[str, float] = {}
         self.labels: dict[str, str] = {}
@@ -158,6 +161,7 @@ class Tagger:
                               config={"spans_key": FACTS_KEY, "phrase_matcher_attr": "LOWER"})
         fruler.add_patterns(fact_patterns)
         self.nlp = nlp
+        self._word_keys: dict[tuple[int, int], str] = {}   # (region, lowercase id) -> feature key or ""
         self.sentencizer = nlp.get_pipe("sentencizer")
 
     # ------------------------------------------------------------------ public API
@@ -168,8 +172,22 @@ class Tagger:
         return [self._score(doc, p) for doc, p in self._docs(items)]
 
     def scores_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[dict[str, float]]:
-        """Every criterion's score per passage, before thresholds (for calibration and benches)."""
+        """Every criterion's probability per passage, before thresholds (for calibration and benches)."""
+        return [self.model.score(*self._features(doc, p)[:2])[0] for doc, p in self._docs(items)]
+
+    def rule_scores_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[dict[str, float]]:
+        """The rules' own score per criterion (criteria with no match are absent); compare with
+        `rule_thresholds` for the rules on their own."""
         return [self._criterion_scores(doc, p)[0] for doc, p in self._docs(items)]
+
+    def features_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[tuple[dict[str, float], set[str]]]:
+        """What the trained model reads: (rule scores, word feature keys) per passage (for training)."""
+        return [self._features(doc, p)[:2] for doc, p in self._docs(items)]
+
+    def use_model(self, model: LinearModel) -> None:
+        """Score with another trained model (the bench's held-out fits); rules stay as they are."""
+        self.model = model
+        self.thresholds = model.thresholds
 
     # ------------------------------------------------------------------ internals
     def _docs(self, items: Iterable[tuple[str, Sequence[str]]]):
@@ -190,10 +208,7 @@ class Tagger:
             bounds.append(pos)
             pos += len(_SEP)
         body = (text or "")[: self.max_chars]
-        own_heading = parts[0].lower().rstrip(":") if parts else ""
-        reference = own_heading in self.reference_headings or bool(self.reference_start_rx.match(body))
-        return _Prepared(_SEP.join(parts + [body]), bounds, len(body.split()),
-                         self.reference_factor if reference else 1.0)
+        return _Prepared(_SEP.join(parts + [body]), bounds, len(body.split()))
 
     def _regex_spans(self, text: str) -> list[tuple[str, str, int, int]]:
         """(key, pattern id, start char, end char) of the regex rules, matched on the raw text."""
@@ -209,11 +224,37 @@ class Tagger:
         return None
 
     def _score(self, doc, prep: "_Prepared") -> tuple[list[Tag], list[Fact]]:
-        scores, terms, fact_matches = self._criterion_scores(doc, prep)
-        tags = [Tag(crit, round(scores[crit], 6), terms[crit])
-                for crit, threshold in self.thresholds.items() if scores.get(crit, 0.0) >= threshold]
+        rule_scores, words, rule_terms, fact_matches = self._features(doc, prep)
+        probs, why = self.model.score(rule_scores, words)
+        tags = []
+        for crit, threshold in self.thresholds.items():
+            if probs[crit] < threshold:
+                continue
+            # explanation: the criterion's rule terms (when its rules argued for it), then the words
+            # the trained model weighed most for it in this passage
+            terms = list(rule_terms.get(crit, ())) if why.rules_helped(crit) else []
+            terms += [w for w in why.top_words(crit) if w not in terms]
+            tags.append(Tag(crit, round(probs[crit], 6), tuple(terms[:8])))
         tagged = {t.criterion for t in tags}
         return tags, self._facts(doc, prep.text, fact_matches, tagged)
+
+    def _features(self, doc, prep: "_Prepared"):
+        """(rule scores, word feature keys, rule terms per criterion, raw fact matches)."""
+        scores, terms, fact_matches = self._criterion_scores(doc, prep)
+        # token start chars and lowercase ids as arrays: much cheaper than a Token object per token
+        arr = doc.to_array([IDX, LOWER])
+        keys: set[str] = set()
+        if len(arr):
+            region = np.searchsorted(np.asarray([prep.bounds[0], prep.bounds[-1]] if prep.bounds else [0, 0]),
+                                     arr[:, 0], side="right")
+            for reg, lower in set(zip(region.tolist(), arr[:, 1].tolist())):
+                key = self._word_keys.get((reg, lower))
+                if key is None:
+                    word = self.nlp.vocab.strings[lower]
+                    key = self._word_keys[(reg, lower)] = (REGION_PREFIX[reg] + word) if WORD_RX.match(word) else ""
+                if key:
+                    keys.add(key)
+        return scores, keys, terms, fact_matches
 
     def _criterion_scores(self, doc, prep: "_Prepared"):
         """Score of every criterion with any match (before thresholds), its top terms, and the
@@ -249,7 +290,7 @@ class Tagger:
             body = sum(self.weights[p] * (1 + self.repeat_bonus * min(n - 1, 2))
                        for p, n in body_hits.get(crit, {}).items())
             head = sum(self.weights[p] * f for p, f in head_hits.get(crit, {}).items())
-            raw = (body / length_div + head) * prep.weight
+            raw = body / length_div + head
             anchor = self.anchors.get(crit)
             if anchor and max(self.weights[p] for p in (*body_hits.get(crit, {}), *head_hits.get(crit, {}))) < anchor:
                 raw *= self.unanchored_factor   # supporting words only, no defining one
@@ -293,7 +334,6 @@ class _Prepared:
     text: str            # headings (deepest first) + separator + body
     bounds: list[int]    # char end of each heading in `text`
     n_words: int         # words in the body, for the density normalisation
-    weight: float        # < 1 for reference material (command synopses, REST field tables)
 
 
 def _split_dotted_names(nlp) -> None:

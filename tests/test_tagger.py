@@ -105,20 +105,35 @@ def _scores(tagger, text, heading_path) -> dict[str, float]:
     return tagger.scores_many([(text, heading_path)])[0]
 
 
-def test_reference_grammar_weighs_less(tagger):
-    """A command synopsis names every option; the description is what a reader needs."""
-    synopsis = ("usage: dvc push [-h] [-q | -v] [-j <number>] [-r <name>] [-a] [-T] [targets ...] positional "
-                "arguments: targets Limit command scope to these tracked files to upload to remote storage")
-    as_synopsis = _scores(tagger, synopsis, ("push", "Synopsis"))
-    as_prose = _scores(tagger, synopsis.removeprefix("usage: "), ("push", "Description"))
-    assert as_synopsis["storage"] < as_prose["storage"]
-    assert "storage" not in crits(tagger.tag(synopsis, ("push", "Synopsis")))
-    # the heading alone marks reference material too
-    desc = "Uploads tracked files to remote storage: dvc push copies the cached files to an S3 bucket."
-    assert _scores(tagger, desc, ("push", "Synopsis"))["storage"] < _scores(tagger, desc, ("push", "Description"))["storage"]
-    rest = ("Field Name Type Description run_id STRING ID of the run to log metrics under. metrics An array of "
-            "Metric to log; params An array of Param.")
-    assert crits(tagger.tag(rest, ("REST API", "Log Batch", "Request Structure"))) == set()
+def test_thin_api_reference_is_tagged_by_the_topic_of_its_call(tagger):
+    """docs/tagging.md: one REST endpoint, one function, one command is evidence for what the call is
+    about (read from its heading path and description), not for the interface it belongs to."""
+    log_batch = ("Field Name Type Description run_id STRING ID of the run to log under. metrics An array of "
+                 "Metric to log. params An array of Param to log.", ("REST API", "Log Batch", "Request Structure"))
+    alias = ("Field Name Type Description name STRING Name of the registered model. alias STRING Name of the "
+             "alias to set. version STRING Model version number the alias points to.",
+             ("REST API", "Set Registered Model Alias", "Request Structure"))
+    r_serve = ("Argument Description model_uri The location of the model to serve. host Address to serve the "
+               "model on. port Port to listen on.", ("R API", "mlflow_rfunc_serve", "Arguments"))
+    push = ("usage: dvc push [-h] [-q | -v] [-j <number>] [-r <name>] [targets ...] positional arguments: "
+            "targets Limit command scope to these tracked files to upload to remote storage", ("push", "Synopsis"))
+    assert "tracking" in crits(tagger.tag(*log_batch))
+    assert "serving" in crits(tagger.tag(*alias))
+    assert "serving" in crits(tagger.tag(*r_serve))
+    assert "compatibility" not in crits(tagger.tag(*r_serve)), "an R function is no evidence of R support"
+    assert "storage" in crits(tagger.tag(*push))
+    # a generic data structure (a key/value tag) is about nothing in particular
+    tag_struct = ("Field Name Type Description key STRING The tag key. value STRING The tag value.",
+                  ("REST API", "Data Structures", "ExperimentTag"))
+    assert crits(tagger.tag(*tag_struct)) == set()
+
+
+def test_tag_terms_show_rule_terms_and_model_words(tagger):
+    tags, _ = tagger.tag(*("Field Name Type Description name STRING Name of the registered model. alias STRING "
+                           "Name of the alias to set.", ("REST API", "Set Registered Model Alias", "Request Structure")))
+    serving = next(t for t in tags if t.criterion == "serving")
+    assert "registered model" in serving.terms          # a rule phrase
+    assert not {"the", "of", "to"} & set(serving.terms)  # stop words never explain a tag
 
 
 @pytest.mark.parametrize("criterion, supporting, defining", [
@@ -223,9 +238,62 @@ def test_criteria_patterns_use_checklist_ids():
     assert all(("pattern" in r) != ("regex" in r) for r in rows)
 
 
-def test_config_thresholds_cover_every_criterion(tagger):
-    assert set(tagger.thresholds) == set(criterion_ids())
-    assert all(0.0 < v < 1.0 for v in tagger.thresholds.values())
+def test_thresholds_cover_every_criterion(tagger):
+    for thresholds in (tagger.thresholds, tagger.rule_thresholds):   # the model's, the rules' own
+        assert set(thresholds) == set(criterion_ids())
+        assert all(0.0 < v < 1.0 for v in thresholds.values())
+
+
+# ----------------------------------------------------------------------------- the trained model
+def test_model_ships_in_the_package_and_loads_offline():
+    from extractors.linear import MODEL_FILE, load_model
+
+    path = resources.files("extractors") / "trained" / MODEL_FILE
+    assert path.is_file() and len(path.read_bytes()) < 3 * 1024 * 1024, "a few MB at most"
+    model = load_model()
+    assert model.criteria == list(criterion_ids()) and model.rules == list(criterion_ids())
+    assert model.word_weights.shape == (len(model.word_keys), len(model.criteria))
+    assert {s["file"] for s in model.meta["trained_on"]}, "the model says what it was trained on"
+
+
+def test_model_was_trained_on_the_current_rules():
+    """The model reads the rule scores: a rule edit without `python bench/train_tagger.py` would
+    silently shift what its weights mean."""
+    from extractors.linear import load_model
+    from extractors.version import pattern_digest
+
+    assert load_model().meta["rules_digest"] == pattern_digest(), \
+        "criteria.jsonl or config.json changed since training: run python bench/train_tagger.py"
+
+
+def test_rules_version_covers_the_model(monkeypatch, tmp_path):
+    from extractors import version
+
+    before = version.rules_version()
+    version.rules_version.cache_clear()
+    try:
+        real = version.resources.files
+
+        class Fake:
+            def __init__(self, base):
+                self.base = base
+
+            def __truediv__(self, sub):
+                return tmp_path / sub if sub == "trained" else self.base / sub
+
+        (tmp_path / "trained").mkdir()
+        (tmp_path / "trained" / "criteria_model.json").write_text("{}")
+        monkeypatch.setattr(version.resources, "files", lambda pkg: Fake(real(pkg)))
+        assert version.rules_version() != before
+    finally:
+        version.rules_version.cache_clear()
+
+
+def test_scores_are_probabilities_and_rule_scores_stay_available(tagger):
+    item = ("Artifacts are stored in the S3 bucket configured as the datastore.", ("Storage",))
+    probs = tagger.scores_many([item])[0]
+    assert set(probs) == set(criterion_ids()) and all(0.0 <= p <= 1.0 for p in probs.values())
+    assert tagger.rule_scores_many([item])[0]["storage"] > 0
 
 
 def test_fact_labels_are_in_the_shared_vocabulary():
