@@ -1,4 +1,5 @@
-"""Passages -> checklist criterion tags and normalised facts, with spaCy rules kept as data.
+"""Passages -> checklist criterion tags and normalised facts: spaCy rules kept as data, then a small
+trained linear model over the rule scores and words.
 
 Pipeline: `spacy.blank("en")` + `sentencizer` + two `span_ruler`s, one per pattern file in
 `extractors/patterns/`:
@@ -29,9 +30,8 @@ of the pipeline and only facts need sentences). Scoring, per criterion (paramete
     body /= (max(n_words, min_words) / length_norm) ** length_alpha   # density: long sections need
                                                                       # more evidence, short ones less
     head  = sum over distinct patterns p matched in the headings of  w_p * heading_weight(level)
-    raw   = body + head, times reference_factor for reference material (below),
-                         times unanchored_factor for an anchored criterion without a defining word
-    score = 1 - exp(-raw / saturation)                               # in [0, 1), monotone
+    raw   = body + head, times unanchored_factor for an anchored criterion without a defining word
+    rule score = 1 - exp(-raw / saturation)                          # in [0, 1), monotone
 
 Anchored criteria (`config.json` "anchors") need one of their defining words: when no matched
 pattern of the criterion reaches the anchor weight (section or headings), raw is multiplied by
@@ -39,16 +39,21 @@ pattern of the criterion reaches the anchor weight (section or headings), raw is
 alone ("dataset", "training") do not make one; "plan" or "hosted" alone is no cost; a symlink or a
 cluster alone is no HPC.
 
-Reference material is a command synopsis ("usage: dvc pull [-h] ..."), a REST request/response
-field table ("Field Name Type Description ...") or a section headed like one ("Synopsis"): it
-names every option and field of the API, so it matches many criterion words, but a reader
-re-evaluating a criterion reads the description and examples, not the option grammar
-(`config.json` "reference": headings, text starts, factor).
+The rule scores do not decide on their own: they were written on one snapshot's wording. The 15
+rule scores and the section's words (own heading, parent headings, body) go into a logistic
+regression per criterion (`extractors/linear.py`, weights in `extractors/trained/`, trained on three
+eras of labelled sections by `python bench/train_tagger.py`). A criterion is returned when its
+probability >= the model's threshold for it (`thresholds`); its `terms` are the rule terms that
+matched (when the criterion's own rules argued for it), then the words the model weighed most for
+it in this passage. `scores_many` gives every probability, `rule_scores_many` the rule scores, and
+`rule_thresholds` (config.json) are the rules' own cut-offs, kept for the bench's "rules alone".
 
-A criterion is returned when score >= its threshold in `config.json` ("thresholds", fitted with
-`bench/bench_tagging.py --calibrate`). `scores_many` gives all scores before thresholds. Facts are
-returned only when their criterion is returned for the same passage: a fact is evidence for a
-tagged criterion, and a lone "docker" in a passing mention is not a fact worth comparing.
+Thin API reference (a REST endpoint's field table, one function's arguments, a command synopsis) is
+scored like any other section: by the topic of its call, which its heading path names (see
+docs/tagging.md for the convention).
+
+Facts are returned only when their criterion is returned for the same passage: a fact is evidence
+for a tagged criterion, and a lone "docker" in a passing mention is not a fact worth comparing.
 """
 from __future__ import annotations
 
@@ -60,10 +65,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterable, Sequence
 
-from extractors.facts import check_fact_label
 import numpy as np
 from spacy.attrs import IDX, LOWER
 
+from extractors.facts import check_fact_label
 from extractors.linear import REGION_PREFIX, WORD_RX, LinearModel, load_model
 from extractors.model import Fact, Tag
 
