@@ -90,7 +90,7 @@ def macro(pred: list[set[str]], gold: list[set[str]], min_support: int = 1) -> t
 def predict(model: LinearModel, feats) -> list[set[str]]:
     out = []
     for rule_scores, words in feats:
-        probs = model.score(rule_scores, words)[0]
+        probs = model.score(rule_scores, model.rows_of(words))[0]
         out.append({c for c, p in probs.items() if p >= model.thresholds[c]})
     return out
 

@@ -67,11 +67,14 @@ class LinearModel:
                                                           "thresholds"}},
         )
 
-    def score(self, rule_scores: dict[str, float], words: set[str]) -> tuple[dict[str, float], "Contributions"]:
-        """Probability per criterion, and what each word contributed (for the explanations)."""
+    def rows_of(self, words: set[str]) -> list[int]:
+        """The word_weights rows of these feature keys (unknown words have none), in row order."""
+        return sorted(self.word_index[w] for w in words if w in self.word_index)
+
+    def score(self, rule_scores: dict[str, float], rows: list[int]) -> tuple[dict[str, float], "Contributions"]:
+        """Probability per criterion, and what each word contributed (for the explanations).
+        `rows` (see `rows_of`) must be sorted: the same sum in the same order in every process."""
         r = np.fromiter((rule_scores.get(c, 0.0) for c in self.rules), dtype=np.float64, count=len(self.rules))
-        # sorted: the same sum in the same order in every process (set order varies with the hash seed)
-        rows = sorted(self.word_index[w] for w in words if w in self.word_index)
         z = self.bias + r @ self.rule_weights
         contrib = None
         if rows:

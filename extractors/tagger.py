@@ -156,6 +156,9 @@ class Tagger:
             else:
                 fact_patterns.append({"label": row["label"], "pattern": row["pattern"], "id": pid})
 
+        # every literal any regex requires, checked once per text (not once per regex)
+        self.literals: tuple[str, ...] = tuple(sorted({lit for *_, req in self.regexes for lit in req}))
+
         nlp = spacy.blank("en")
         _split_dotted_names(nlp)
         nlp.add_pipe("sentencizer")
@@ -166,7 +169,8 @@ class Tagger:
                               config={"spans_key": FACTS_KEY, "phrase_matcher_attr": "LOWER"})
         fruler.add_patterns(fact_patterns)
         self.nlp = nlp
-        self._word_keys: dict[tuple[int, int], str] = {}   # (region, lowercase id) -> feature key or ""
+        self._keys: dict[tuple[int, int], str] = {}   # (region, lowercase id) -> feature key or ""
+        self._rows: dict[tuple[int, int], int] = {}   # (region, lowercase id) -> model row or -1
         self.sentencizer = nlp.get_pipe("sentencizer")
 
     # ------------------------------------------------------------------ public API
@@ -178,7 +182,8 @@ class Tagger:
 
     def scores_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[dict[str, float]]:
         """Every criterion's probability per passage, before thresholds (for calibration and benches)."""
-        return [self.model.score(*self._features(doc, p)[:2])[0] for doc, p in self._docs(items)]
+        return [self.model.score(self._criterion_scores(doc, p)[0], self._word_rows(doc, p))[0]
+                for doc, p in self._docs(items)]
 
     def rule_scores_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[dict[str, float]]:
         """The rules' own score per criterion (criteria with no match are absent); compare with
@@ -187,12 +192,13 @@ class Tagger:
 
     def features_many(self, items: Iterable[tuple[str, Sequence[str]]]) -> list[tuple[dict[str, float], set[str]]]:
         """What the trained model reads: (rule scores, word feature keys) per passage (for training)."""
-        return [self._features(doc, p)[:2] for doc, p in self._docs(items)]
+        return [(self._criterion_scores(doc, p)[0], self._word_keys_of(doc, p)) for doc, p in self._docs(items)]
 
     def use_model(self, model: LinearModel) -> None:
         """Score with another trained model (the bench's held-out fits); rules stay as they are."""
         self.model = model
         self.thresholds = model.thresholds
+        self._rows.clear()
 
     # ------------------------------------------------------------------ internals
     def _docs(self, items: Iterable[tuple[str, Sequence[str]]]):
@@ -217,9 +223,10 @@ class Tagger:
 
     def _regex_spans(self, text: str) -> list[tuple[str, str, int, int]]:
         """(key, pattern id, start char, end char) of the regex rules, matched on the raw text."""
+        present = {lit for lit in self.literals if lit in text}   # cheap literal pre-check
         return [(key, pid, m.start(), m.end())
                 for key, pid, rx, requires in self.regexes
-                if not requires or any(r in text for r in requires)   # cheap literal pre-check
+                if not requires or not present.isdisjoint(requires)
                 for m in rx.finditer(text)]
 
     def _heading_level(self, start_char: int, bounds: list[int]) -> int | None:
@@ -229,8 +236,8 @@ class Tagger:
         return None
 
     def _score(self, doc, prep: "_Prepared") -> tuple[list[Tag], list[Fact]]:
-        rule_scores, words, rule_terms, fact_matches = self._features(doc, prep)
-        probs, why = self.model.score(rule_scores, words)
+        rule_scores, rule_terms, fact_matches = self._criterion_scores(doc, prep)
+        probs, why = self.model.score(rule_scores, self._word_rows(doc, prep))
         tags = []
         for crit, threshold in self.thresholds.items():
             if probs[crit] < threshold:
@@ -243,23 +250,38 @@ class Tagger:
         tagged = {t.criterion for t in tags}
         return tags, self._facts(doc, prep.text, fact_matches, tagged)
 
-    def _features(self, doc, prep: "_Prepared"):
-        """(rule scores, word feature keys, rule terms per criterion, raw fact matches)."""
-        scores, terms, fact_matches = self._criterion_scores(doc, prep)
-        # token start chars and lowercase ids as arrays: much cheaper than a Token object per token
+    def _word_pairs(self, doc, prep: "_Prepared") -> set[tuple[int, int]]:
+        """Distinct (region, lowercase id) of the tokens; region 0 = own heading, 1 = a parent
+        heading, 2 = body. Token arrays are much cheaper than a Token object per token."""
         arr = doc.to_array([IDX, LOWER])
-        keys: set[str] = set()
-        if len(arr):
-            region = np.searchsorted(np.asarray([prep.bounds[0], prep.bounds[-1]] if prep.bounds else [0, 0]),
-                                     arr[:, 0], side="right")
-            for reg, lower in set(zip(region.tolist(), arr[:, 1].tolist())):
-                key = self._word_keys.get((reg, lower))
-                if key is None:
-                    word = self.nlp.vocab.strings[lower]
-                    key = self._word_keys[(reg, lower)] = (REGION_PREFIX[reg] + word) if WORD_RX.match(word) else ""
-                if key:
-                    keys.add(key)
-        return scores, keys, terms, fact_matches
+        if not len(arr):
+            return set()
+        ends = np.asarray([prep.bounds[0], prep.bounds[-1]] if prep.bounds else [0, 0])
+        return set(zip(np.searchsorted(ends, arr[:, 0], side="right").tolist(), arr[:, 1].tolist()))
+
+    def _word_key(self, pair: tuple[int, int]) -> str:
+        """The model's feature key of a (region, lowercase id), or "" for a non-word token."""
+        key = self._keys.get(pair)
+        if key is None:
+            word = self.nlp.vocab.strings[pair[1]]
+            key = self._keys[pair] = (REGION_PREFIX[pair[0]] + word) if WORD_RX.match(word) else ""
+        return key
+
+    def _word_keys_of(self, doc, prep: "_Prepared") -> set[str]:
+        """The word feature keys of a passage (what the model is trained on)."""
+        return {k for k in map(self._word_key, self._word_pairs(doc, prep)) if k}
+
+    def _word_rows(self, doc, prep: "_Prepared") -> list[int]:
+        """The model rows of the passage's known words, sorted: `model.rows_of(_word_keys_of(...))`,
+        through a cache so that tagging looks each token kind up once per process."""
+        rows = set()
+        for pair in self._word_pairs(doc, prep):
+            row = self._rows.get(pair)
+            if row is None:
+                row = self._rows[pair] = self.model.word_index.get(self._word_key(pair), -1)
+            rows.add(row)
+        rows.discard(-1)
+        return sorted(rows)
 
     def _criterion_scores(self, doc, prep: "_Prepared"):
         """Score of every criterion with any match (before thresholds), its top terms, and the
