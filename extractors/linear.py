@@ -115,6 +115,14 @@ class Contributions:
         return self.rule_scores[k] * self.model.rule_weights[k, j] > 0
 
 
+    def top_rule(self, criterion: str) -> str:
+        """The criterion whose rule score pushed this criterion up most, as "<criterion> rules"
+        (the last-resort explanation when no rule term or word of its own explains a tag)."""
+        j = self.model.criteria.index(criterion)
+        contrib = self.rule_scores * self.model.rule_weights[:, j]
+        return f"{self.model.rules[int(np.argmax(contrib))]} rules"
+
+
 def load_model(data: dict | None = None) -> LinearModel:
     """The shipped model (or one given as a dict, e.g. fitted by the bench on some eras only)."""
     if data is None:

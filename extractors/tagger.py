@@ -246,6 +246,7 @@ class Tagger:
             # the trained model weighed most for it in this passage
             terms = list(rule_terms.get(crit, ())) if why.rules_helped(crit) else []
             terms += [w for w in why.top_words(crit) if w not in terms]
+            terms = terms or list(rule_terms.get(crit, ())) or [why.top_rule(crit)]   # never unexplained
             tags.append(Tag(crit, round(probs[crit], 6), tuple(terms[:8])))
         tagged = {t.criterion for t in tags}
         return tags, self._facts(doc, prep.text, fact_matches, tagged)

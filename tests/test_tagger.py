@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+import numpy as np
 import pytest
 
 from extractors.facts import FACT_VOCABULARY
@@ -134,6 +135,17 @@ def test_tag_terms_show_rule_terms_and_model_words(tagger):
     serving = next(t for t in tags if t.criterion == "serving")
     assert "registered model" in serving.terms          # a rule phrase
     assert not {"the", "of", "to"} & set(serving.terms)  # stop words never explain a tag
+
+
+def test_a_tag_without_its_own_terms_names_the_rules_that_made_it(tagger):
+    from extractors.linear import Contributions
+
+    model = tagger.model
+    rule_scores = dict.fromkeys(model.rules, 0.0)
+    rule_scores["storage"] = 0.9
+    why = Contributions(model, [], None, np.array([rule_scores[c] for c in model.rules]))
+    assert why.top_words("storage") == []
+    assert why.top_rule("storage") == "storage rules"
 
 
 @pytest.mark.parametrize("criterion, supporting, defining", [
