@@ -929,22 +929,70 @@ def report_cmd(
         "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
     tool: Annotated[Optional[list[str]], typer.Option(
         "--tool", help="Only this tool (repeat for several). Default: every tool.", show_default=False)] = None,
+    as_of: Annotated[Optional[str], typer.Option(
+        "--as-of", help="The matrix as it was after this crawl run id, or the last crawl on or before this date "
+                        "(YYYY-MM-DD), with the reviews made while it was the latest. Prints the same bytes "
+                        "whenever you run it.", metavar="RUN|DATE", show_default=False)] = None,
+    rules: Annotated[Optional[str], typer.Option(
+        "--rules", help="then: each crawl as the report first read it, normally right after the crawl (default with --as-of); current: read "
+                        "again with today's extraction rules and claim check (default without).",
+        metavar="then|current", show_default=False)] = None,
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="The 'What changed' section starts at this date (YYYY-MM-DD). Default: the crawl "
+                        "before the one read.", metavar="DATE", show_default=False)] = None,
     db: DbOpt = None,
 ) -> None:
-    """The comparison matrix (tool x criterion) like the study's table, but current.
+    """The comparison matrix (tool x criterion) like the study's table, but current — or as of any crawl.
 
-    Per cell: the study's claim, today's facts and passages, when the evidence last changed, the review
-    status, markers for unreviewed changes and missing evidence, and the best citations with crawl dates."""
+    Per cell: the study's claim and its verdict, the facts and passages found, coverage (passages, pages,
+    share of the site) and age of the evidence, the review status with flag ids, markers for unreviewed
+    changes, missing evidence and evidence only from pages now gone, and the best citations with crawl
+    dates; first, what changed since the previous crawl. csv/json columns: docs/report-json.md."""
     from knowledge.report import render as report
 
     fmt = report.pick_format(fmt, output)
     with _open_store(db) as store:
-        text = report.make_report(store, fmt, tool)
+        matrix = report.read_report(store, fmt, tool, as_of=as_of, rules=rules, since=since)
+        text = report.render(matrix, fmt)
+    for warning in matrix.warnings:
+        err.print(safe(warning), markup=False)
+    if matrix.cutoff and as_of:
+        err.print(f"Reviews counted: those made before {matrix.cutoff}, when the next crawl finished.", markup=False)
     if output is None:
         sys.stdout.write(text)
         return
     report.write_report(text, output)
     err.print(f"Report ({fmt}) written to {safe(output)}.", markup=False)
+
+
+@command(name="changelog")
+def changelog_cmd(
+    since: Annotated[Optional[str], typer.Option(
+        "--since", help="Only changes from this date on (YYYY-MM-DD). Default: from the first crawl.",
+        metavar="DATE", show_default=False)] = None,
+    fmt: Annotated[str, typer.Option(
+        "--format", "-f", help="md (Markdown) or json (schema in docs/report-json.md).")] = "md",
+    tool: Annotated[Optional[list[str]], typer.Option(
+        "--tool", help="Only this tool (repeat for several). Default: every tool.", show_default=False)] = None,
+    db: DbOpt = None,
+) -> None:
+    """What changed in the comparison matrix, crawl by crawl (newest first): claim verdicts, facts gained
+    and lost per cell, cells flagged by `collector diff`, review decisions (who, note), and cells a rule
+    change reads differently. One entry per change, each with its citation (URL#section and crawl date,
+    or the flag id)."""
+    from knowledge.report.changelog import build_changelog
+    from knowledge.report.markdown import render_changelog
+
+    fmt = (fmt or "").strip().lower()
+    if fmt not in ("md", "json"):
+        from knowledge.errors import unknown_name
+
+        raise unknown_name("format", fmt, ["md", "json"])
+    with _open_store(db) as store:
+        log = build_changelog(store, tool, since)
+    if fmt == "json":
+        return print_json(log.to_dict())
+    sys.stdout.write(render_changelog(log))
 
 
 def main() -> None:  # console script entry point

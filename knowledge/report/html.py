@@ -8,9 +8,7 @@ from __future__ import annotations
 import html
 from urllib.parse import urlsplit
 
-import pandas as pd
-
-from knowledge.report.matrix import MARKERS, passages_label, pivot, short, tool_crawls
+from knowledge.report.matrix import MARKERS, Matrix, age_label, coverage_label, pivot, short, tool_crawls
 from knowledge.textsafe import safe
 
 CSS = """
@@ -38,6 +36,11 @@ td.no-crawl { background: #eee; color: #777; } .mark.no-crawl { background: #777
 .v-holds b { color: #2e7d32; } .v-no-claim b { color: #777; }
 .finding { margin-bottom: .4em; color: #1b5e20; }
 .dead { font-size: .85em; color: #8d6e63; margin-bottom: .4em; word-break: break-all; }
+td.gone-only { background: #fbeeee; } .mark.gone-only { background: #b71c1c; color: #fff; }
+.coverage, .flags { font-size: .85em; color: #444; margin-top: .3em; }
+.changes { margin: .4em 0 0; padding-left: 1.2em; font-size: .85em; color: #5d4037; }
+section.changed-since li { margin-bottom: .25em; font-size: .9em; word-break: break-word; }
+.kind { font-family: monospace; font-size: .85em; color: #555; }
 """
 
 
@@ -46,33 +49,43 @@ def h(value) -> str:
     return html.escape(safe(value), quote=True)
 
 
-def render_html(df: pd.DataFrame, *, generated_at: str) -> str:
-    tools, criteria, cells = pivot(df)
-    crawls = "; ".join(f"{h(t)}: " + (f"run {h(run_id)} of {h(crawled)}" if crawled else "never crawled")
-                       for t, crawled, run_id in tool_crawls(df))
+def render_html(m: Matrix) -> str:
+    tools, criteria, cells = pivot(m)
+    crawls = "; ".join(
+        f"{h(t)}: " + (f"run {h(run['id'])} of {h(run['started_at'])} ({h(snap.pages)} pages; rules "
+                       f"{h(snap.rules_version)}, claim check {h(snap.claims_version)})" if run else "never crawled")
+        for t, run, snap in tool_crawls(m))
     legend = "".join(f'<span><span class="mark {name}">{sym}</span> {h(text)}</span>'
                      for name, (sym, text) in MARKERS.items())
+    latest = f"latest decision counted: {h(m.latest_decision)}" if m.latest_decision else "no decision yet"
+    notes = "".join(f'<p class="meta">Note: {h(n)}</p>' for n in m.notes)
+    per_cell = m.changes.cell_entries()
     head = "".join(f"<th>{h(t)}</th>" for t in tools)
     body = []
     for cid, title in criteria:
-        tds = "".join(_cell(cells.get((cid, t))) for t in tools)
+        tds = "".join(_cell(cells.get((cid, t)), per_cell.get((t, cid), [])) for t in tools)
         body.append(f'<tr><th class="crit" scope="row">{h(title)}<br><span class="q">{h(cid)}</span></th>{tds}</tr>')
+    crawl_date = max((run["started_at"] for run in m.runs.values() if run), default="")[:10]
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>MLOps tool comparison ({h(generated_at[:10])})</title>
+<title>MLOps tool comparison (as of {h(crawl_date)})</title>
 <style>{CSS}</style>
 </head>
 <body>
 <h1>Comparison of {h(", ".join(tools))}</h1>
-<p class="meta">Generated {h(generated_at)} by <code>collector report</code>. Crawls read: {crawls}.</p>
+<p class="meta">Crawls read: {crawls}.</p>
+<p class="meta">Reviews: the flags and decisions made while these were the latest crawls ({latest}). Evidence read
+{"as the report first read it" if m.rules == "then" else "with the current rules"}.</p>
+{notes}
 <p class="legend">{legend}</p>
-<p class="meta">Each cell: the study's claim and its verdict against today's documentation (stale, extended,
-holds, no-claim; see <code>collector claims</code>), the facts found in the current documentation, the number of
-supporting passages and when the evidence last changed, the review status, and the best citations
-(URL#section, crawl date).</p>
+{_changes(m)}
+<p class="meta">Each cell: the study's claim and its verdict against the crawl read (stale, extended,
+holds, no-claim; see <code>collector claims</code>), the facts found, coverage (passages and pages backing the
+cell, share of the tool's crawled pages) and age (when that evidence was read), the review status with the
+cell's flags, what changed, and the best citations (URL#section, crawl date).</p>
 <table>
 <thead><tr><th>Criterion</th>{head}</tr></thead>
 <tbody>
@@ -84,7 +97,23 @@ supporting passages and when the evidence last changed, the review status, and t
 """
 
 
-def _cell(r: dict | None) -> str:
+def _changes(m: Matrix) -> str:
+    out = [f'<section class="changed-since"><h2>What changed {h(m.since_label)}</h2>']
+    if not m.changes.periods:
+        out.append("<p>Nothing changed.</p>")
+    for period in m.changes.periods:
+        runs = ", ".join(f"{h(t)} run {h(rid)}" for t, rid in period.crawl.run_ids.items())
+        out.append(f"<h3>Crawl of {h(period.crawl.started_at[:10])} ({runs})</h3><ul>")
+        for e in period.entries:
+            where = f"{h(e.tool)} · {h(e.criterion)}" if e.criterion else h(e.tool)
+            cite = f" — {_cite(e.citation)}" if e.citation else ""
+            out.append(f'<li><b>{where}</b> <span class="kind">{h(e.kind)}</span> {h(e.text)}{cite}</li>')
+        out.append("</ul>")
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _cell(r: dict | None, changes: list) -> str:
     if r is None:
         return "<td></td>"
     marks = [m for m in r["marker"].split("; ") if m in MARKERS]
@@ -108,11 +137,22 @@ def _cell(r: dict | None) -> str:
         return f'<td class="{" ".join(marks)}">{"".join(parts)}</td>'
     if r["facts"]:
         parts.append(f'<div class="facts"><b>Now:</b> {h(r["facts"])}</div>')
-    changed = f", changed {h(r['evidence_changed'])}" if r["evidence_changed"] else ""
-    review = h(r["review_status"]) + (f" {h(r['reviewed_at'][:10])}" if r["reviewed_at"] else "")
+    age = age_label(r)
+    gone = " · only from pages now gone (404)" if "gone-only" in marks else ""
+    parts.append(f'<div class="coverage">{h(coverage_label(r))}{" · " + h(age) if age else ""}{gone}</div>')
+    changed = f"changed {h(r['evidence_changed'])} · " if r["evidence_changed"] else ""
+    review = h(r["review_status"])
+    if r["reviewed_at"]:
+        review += f" by {h(r['reviewed_by'])} {h(r['reviewed_at'][:10])}"
     pending = f", {r['open_flags']} to review" if r["open_flags"] else ""
-    parts.append(f'<div class="status">{passages_label(r["passages"])}{changed} · '
-                 f'<span class="st-{h(r["review_status"])}">{review}</span>{pending}</div>')
+    parts.append(f'<div class="status">{changed}<span class="st-{h(r["review_status"])}">{review}</span>'
+                 f'{pending}</div>')
+    flags = [f for f in r["flag_ids"].splitlines() if f.strip()]
+    if flags:
+        parts.append('<div class="flags">Flags: ' + ", ".join(f"<code>{h(f)}</code>" for f in flags) + "</div>")
+    if changes:
+        parts.append('<ul class="changes">' + "".join(f"<li>{h(e.at[:10])}: {h(e.text)}</li>" for e in changes)
+                     + "</ul>")
     cites = [c for c in r["citations"].splitlines() if c.strip()]
     if cites:
         parts.append('<ol class="cites">' + "".join(f"<li>{_cite(c)}</li>" for c in cites) + "</ol>")

@@ -1,23 +1,35 @@
-"""Rendering the matrix: choosing the format, dispatching to Markdown / HTML / CSV / JSON, writing it."""
+"""Rendering the matrix: choosing the format, dispatching to Markdown / HTML / CSV / JSON, writing it.
+
+CSV and JSON are written with the standard library (no pandas import on the report's path: it
+costs more start-up time than the rest of a recorded report); pandas reads them back unchanged
+(docs/report-json.md).
+"""
 from __future__ import annotations
 
+import csv
+import io
+import json
 from pathlib import Path
-
-import pandas as pd
 
 from knowledge.errors import UsageError, unknown_name
 from knowledge.report.html import render_html
 from knowledge.report.markdown import render_markdown
-from knowledge.report.matrix import build_matrix
-from knowledge.store import Store, utcnow
+from knowledge.report.matrix import COLUMNS, Matrix, read_matrix
+from knowledge.store import Store
 
 FORMATS = ("md", "html", "csv", "json")
 
 
-def make_report(store: Store, fmt: str = "md", tools: list[str] | None = None) -> str:
-    """`collector report`: the matrix for these tools, rendered."""
+def make_report(store: Store, fmt: str = "md", tools: list[str] | None = None, *, as_of: int | str | None = None,
+                rules: str | None = None, since: str | None = None) -> str:
+    """`collector report`: the matrix for these tools (as of a crawl), rendered."""
+    return render(read_report(store, fmt, tools, as_of=as_of, rules=rules, since=since), fmt)
+
+
+def read_report(store: Store, fmt: str = "md", tools: list[str] | None = None, *, as_of: int | str | None = None,
+                rules: str | None = None, since: str | None = None) -> Matrix:
     check_format(fmt)
-    return render(build_matrix(store, tools), fmt)
+    return read_matrix(store, tools, as_of, rules, since)
 
 
 BY_EXTENSION = {".html": "html", ".htm": "html", ".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md",
@@ -43,15 +55,24 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def render(df: pd.DataFrame, fmt: str) -> str:
+def render(matrix: Matrix, fmt: str) -> str:
     check_format(fmt)
     if fmt == "csv":
-        return df.to_csv(index=False)
+        return to_csv(matrix.rows)
     if fmt == "json":
-        return df.to_json(orient="records", force_ascii=False, indent=2) + "\n"
+        return json.dumps([{c: r[c] for c in COLUMNS} for r in matrix.rows], ensure_ascii=False, indent=2) + "\n"
     if fmt == "md":
-        return render_markdown(df)
-    return render_html(df, generated_at=utcnow())
+        return render_markdown(matrix)
+    return render_html(matrix)
+
+
+def to_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for r in rows:
+        writer.writerow(["" if r[c] is None else r[c] for c in COLUMNS])
+    return buf.getvalue()
 
 
 def write_report(text: str, path: Path) -> None:
