@@ -13,7 +13,7 @@ from cli import app
 from knowledge.review import decisions as review
 from knowledge.domain.checklist import criterion_ids
 from knowledge.store import Store
-from test_review_support import (EVIL, ESCAPES, add_flag, add_run, assert_inert, fake_extractor,  # noqa: F401
+from test_review_support import (EVIL, ESCAPES, add_flag, add_run, assert_inert, fake_extractor, passage,  # noqa: F401
                                  study)
 
 runner = CliRunner()
@@ -273,3 +273,18 @@ def test_flags_and_reviews_as_they_stood_at_a_cutoff(tmp_path, study, fake_extra
         assert status(None) == {"F-old": "superseded", "F-new": "accepted"}       # the table itself
         assert [d["decision"] for d in timeline.decisions(s, ["mlflow"], "2026-02-09T10:00:00Z")] == []
         assert [d["reviewer"] for d in timeline.decisions(s, ["mlflow"], "2026-02-09T10:00:01Z")] == ["Ada"]
+
+
+def test_a_flag_cites_the_crawl_it_was_raised_after_even_when_a_later_diff_found_it_again(tmp_path, study,
+                                                                                          fake_extractor):
+    from knowledge.report import timeline
+
+    with Store.open(tmp_path / "k.sqlite") as s:
+        for week in ("01-05", "02-01", "03-01"):
+            run = add_run(s, "mlflow", ["/doc/storage"], when=f"2026-{week}T08:00:00Z")
+            s.conn.execute("UPDATE runs SET finished_at = ? WHERE id = ?", (f"2026-{week}T08:10:00Z", run))
+        # raised after the 02-01 crawl; the 03-01 diff found the same change again and rewrote it
+        add_flag(s, "F-x", "mlflow", "storage", to_run=3, created_at="2026-02-01T09:00:00Z",
+                 payload={"added": [passage("mlflow", "new", "Now GCS.", crawled="2026-03-01T08:00:00Z")]})
+        (flag,) = timeline.flags(s, ["mlflow"], "2026-02-15T00:00:00Z")
+        assert timeline.flag_source(s, flag) == ("https://mlflow.example.org/doc/page#new (crawled 2026-02-01)", 2)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 
 import pandas as pd
 import pytest
@@ -55,6 +56,13 @@ def flag_of(db, criterion: str) -> str:
     return flags_of(db, criterion)[-1]
 
 
+def next_second() -> None:
+    """Store timestamps are to the second, and a review made in the second the next crawl finishes
+    counts after it. Weeks apart in real life; here the next crawl waits for the next second."""
+    start = time.time()
+    time.sleep(1.001 - (start % 1))
+
+
 @pytest.fixture(scope="module")
 def weeks(tmp_path_factory):
     """Three weekly crawls with diff and reviews; `seen` holds the reports rendered along the way."""
@@ -65,6 +73,7 @@ def weeks(tmp_path_factory):
     seen: dict[str, str] = {}
 
     def crawl() -> None:
+        next_second()
         result = run_crawl(["dvc"], base_urls=[f"dvc={server.origin}"], sources_file=sources, db=db)
         assert [r["status"] for r in result["runs"]] == ["complete"], result
         with Store.open(db) as store:

@@ -122,11 +122,11 @@ def build_changelog(store: Store, tools: list[str] | None = None, since: str | N
     for f in flags:
         i = timeline.period_of(all_crawls, f.created_at)
         if i is not None and not (since and f.created_at < since):
-            entries.setdefault(i, []).append(_flagged(f))
+            entries.setdefault(i, []).append(_flagged(store, f))
     for d in decided:
         i = timeline.period_of(all_crawls, d["decided_at"])
         if i is not None and not (since and d["decided_at"] < since):
-            entries.setdefault(i, []).append(_decision(d, by_id.get(d["flag_id"])))
+            entries.setdefault(i, []).append(_decision(store, d, by_id.get(d["flag_id"])))
     order = {c: n for n, c in enumerate(criterion_ids())}
     tool_order = {t: n for n, t in enumerate(names)}
     periods = []
@@ -285,16 +285,18 @@ def _rules_entry(tool: str, crit: str, run, then: snaps.Snapshot, later: snaps.S
 
 
 # --------------------------------------------------------------------------- flags and decisions
-def _flagged(f: timeline.FlagThen) -> Entry:
-    return Entry("flagged", f.tool, f.criterion, f"flagged {f.id} ({f.kind}): {f.summary}", f.citation(),
-                 f.created_at, {"flag": f.id, "flag_kind": f.kind, "status": f.status, "run": f.to_run})
+def _flagged(store: Store, f: timeline.FlagThen) -> Entry:
+    citation, run_id = timeline.flag_source(store, f)
+    return Entry("flagged", f.tool, f.criterion, f"flagged {f.id} ({f.kind}): {f.summary}", citation,
+                 f.created_at, {"flag": f.id, "flag_kind": f.kind, "status": f.status, "run": run_id})
 
 
-def _decision(d, flag: timeline.FlagThen | None) -> Entry:
+def _decision(store: Store, d, flag: timeline.FlagThen | None) -> Entry:
     verb = d["decision"]
     text = (f"note on {d['flag_id']} by {d['reviewer']}" if verb == "note"
             else f"{verb} {d['flag_id']} by {d['reviewer']}")
     if d["note"]:
         text += f": {d['note']}"
-    return Entry("decision", d["tool"], d["criterion"], text, flag.citation() if flag else "", d["decided_at"],
+    citation = timeline.flag_source(store, flag)[0] if flag else ""
+    return Entry("decision", d["tool"], d["criterion"], text, citation, d["decided_at"],
                  {"flag": d["flag_id"], "decision": verb, "reviewer": d["reviewer"], "note": d["note"] or ""})

@@ -161,7 +161,7 @@ def _reading(store: Store, run, rules: str, cutoff: str | None, notes: list, war
     snap = snaps.first(store, run["id"])
     if snap is None:
         snap = snaps.current(store, run)
-    if cutoff is not None and snap.created_at >= cutoff:
+    if cutoff is not None and snap.created_at > cutoff:
         notes.append(f"{run['tool']} run {run['id']} was not reported while it was the latest crawl; it is shown "
                      f"as first read on {snap.created_at[:10]} (rules {snap.rules_version}, claim check "
                      f"{snap.claims_version}).")

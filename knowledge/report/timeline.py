@@ -12,7 +12,8 @@ as of
 then (the cutoff)
     When the next finished run of a reported tool finished: until then, `collector report` showed
     these runs. Flags and review decisions count when they were made strictly before the cutoff
-    (timestamps are to the second). When no newer run has finished yet, there is no cutoff: every
+    (timestamps are to the second: one made in the second the next crawl finished counts after
+    it). When no newer run has finished yet, there is no cutoff: every
     flag and decision so far counts, and later reviews still change the report until the next
     crawl finishes. A closed period never changes again, which is what makes `--as-of`
     reproducible.
@@ -24,7 +25,7 @@ flag status then
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from knowledge.store import Store
@@ -56,22 +57,34 @@ class FlagThen:
     summary: str
     status: str
     created_at: str
-    to_run: int
-    payload: str = field(repr=False, default="{}")
 
-    def citation(self) -> str:
-        """The flag's first passage, URL#section (crawled DATE); the flag id when it has none."""
-        from knowledge.report.snapshot import cite
 
-        try:
-            payload = json.loads(self.payload or "{}")
-        except ValueError:
-            payload = {}
-        for part in ("added", "changed", "moved", "removed"):
-            for p in payload.get(part) or []:
-                if isinstance(p, dict) and p.get("url"):
-                    return cite(p["url"], p.get("crawled_at", ""))
-        return ""
+def flag_source(store: Store, flag: FlagThen) -> tuple[str, int | None]:
+    """(citation, run id) for a flag: its first passage as URL#section with the date of the crawl
+    that `collector diff` flagged it after (the tool's latest finished run when the flag was made).
+
+    A later diff that finds the same change again rewrites the flag's runs and passage dates, so
+    they are not used: an old report must keep citing what it cited. Payloads can be large, so
+    they are read only for the flags shown."""
+    from knowledge.report.snapshot import cite
+
+    run = store.conn.execute(
+        "SELECT id, started_at FROM runs WHERE tool = ? AND status IN ('complete', 'partial') AND "
+        "COALESCE(finished_at, started_at) <= ? ORDER BY id DESC LIMIT 1", (flag.tool, flag.created_at)).fetchone()
+    row = store.conn.execute("SELECT payload FROM flags WHERE id = ?", (flag.id,)).fetchone()
+    try:
+        payload = json.loads(row["payload"] or "{}") if row else {}
+    except ValueError:
+        payload = {}
+    url = ""
+    for part in ("added", "changed", "moved", "removed"):
+        items = payload.get(part) if isinstance(payload, dict) else None
+        url = next((p["url"] for p in items or [] if isinstance(p, dict) and p.get("url")), "")
+        if url:
+            break
+    if not url:
+        return "", run["id"] if run else None
+    return cite(url, run["started_at"] if run else ""), run["id"] if run else None
 
 
 # --------------------------------------------------------------------------- crawls
@@ -148,7 +161,8 @@ def flags(store: Store, tools: list[str], before: str | None = None, decided: li
     if not tools:
         return []
     marks = ",".join("?" * len(tools))
-    sql = f"SELECT * FROM flags WHERE tool IN ({marks})"
+    sql = ("SELECT id, tool, criterion, kind, summary, status, created_at, updated_at FROM flags "
+           f"WHERE tool IN ({marks})")
     args: list = list(tools)
     if before is not None:
         sql += " AND created_at < ?"
@@ -177,7 +191,7 @@ def flags(store: Store, tools: list[str], before: str | None = None, decided: li
 
 def _flag(row, status: str) -> FlagThen:
     return FlagThen(row["id"], row["tool"], row["criterion"], row["kind"], row["summary"], status,
-                    row["created_at"], row["to_run"], row["payload"])
+                    row["created_at"])
 
 
 def findings(store: Store, decided: list) -> dict[tuple[str, str], dict]:
