@@ -7,8 +7,8 @@ v1 -> v2 (the designed changes the changelog must list, and nothing else):
            stale; the new text also states pricing facts: free-tier, paid-tier, commercial-support)
   storage  /doc/user-guide/remote-storage gains a WebDAV section (fact storage_backend: webdav)
            and loses its HDFS sentence (fact storage_backend: hdfs)
-  (none)   /doc/command-reference/run answers 404: once is "possibly gone", its content is kept,
-           so nothing changes yet
+  pipelines /doc/command-reference/run answers 404: once is "possibly gone": its content is kept
+           (verdicts and facts stay), and `collector diff` flags its passages as possibly removed
 v2 -> v3:
   storage  the remote-storage page gains a MinIO section (fact storage_backend: minio)
   (none)   the 404 page is gone for good (second 404 in a row)

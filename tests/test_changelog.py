@@ -55,6 +55,9 @@ def test_the_changelog_of_two_crawls_lists_exactly_the_designed_changes(two_craw
     got = [(e["kind"], e["criterion"], e.get("value") or e.get("to") or e.get("decision") or e.get("flag_kind"))
            for e in second["entries"]]
     assert got == [
+        # pipelines: /doc/command-reference/run answers 404 once. Its content is kept (no verdict or
+        # fact changes), and `collector diff` flags its passages as possibly removed
+        ("flagged", "pipelines", "possibly_removed"),
         # storage: a WebDAV section added, the HDFS sentence removed (one flag for the cell)
         ("fact-gained", "storage", "webdav"),
         ("fact-lost", "storage", "hdfs"),
@@ -66,7 +69,7 @@ def test_the_changelog_of_two_crawls_lists_exactly_the_designed_changes(two_craw
         ("fact-gained", "costs", "paid-tier"),
         ("flagged", "costs", "capability"),
         ("decision", "costs", "accepted"),
-    ]   # and nothing for /doc/command-reference/run: one 404 is "possibly gone", its content is kept
+    ]
     by_kind = {(e["kind"], e["criterion"]): e for e in second["entries"]}
     verdict = by_kind["verdict", "costs"]
     assert verdict["from"] == "holds" and "now say 2" in verdict["text"]

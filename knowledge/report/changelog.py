@@ -286,9 +286,10 @@ def _rules_entry(tool: str, crit: str, run, then: snaps.Snapshot, later: snaps.S
 
 # --------------------------------------------------------------------------- flags and decisions
 def _flagged(store: Store, f: timeline.FlagThen) -> Entry:
-    citation, run_id = timeline.flag_source(store, f)
-    return Entry("flagged", f.tool, f.criterion, f"flagged {f.id} ({f.kind}): {f.summary}", citation,
-                 f.created_at, {"flag": f.id, "flag_kind": f.kind, "status": f.status, "run": run_id})
+    shown = timeline.flag_shown(store, f)
+    return Entry("flagged", f.tool, f.criterion, f"flagged {f.id} ({shown['kind']}): {shown['summary']}",
+                 shown["citation"], f.created_at,
+                 {"flag": f.id, "flag_kind": shown["kind"], "status": f.status, "run": shown["run_id"]})
 
 
 def _decision(store: Store, d, flag: timeline.FlagThen | None) -> Entry:
@@ -297,6 +298,6 @@ def _decision(store: Store, d, flag: timeline.FlagThen | None) -> Entry:
             else f"{verb} {d['flag_id']} by {d['reviewer']}")
     if d["note"]:
         text += f": {d['note']}"
-    citation = timeline.flag_source(store, flag)[0] if flag else ""
+    citation = timeline.flag_shown(store, flag)["citation"] if flag else ""
     return Entry("decision", d["tool"], d["criterion"], text, citation, d["decided_at"],
                  {"flag": d["flag_id"], "decision": verb, "reviewer": d["reviewer"], "note": d["note"] or ""})

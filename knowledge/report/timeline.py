@@ -59,8 +59,27 @@ class FlagThen:
     created_at: str
 
 
+def flag_shown(store: Store, flag: FlagThen) -> dict:
+    """{kind, summary, citation, run_id} of a flag as the report first showed it (recorded then)."""
+    import sqlite3
+
+    from knowledge.store import utcnow
+
+    row = store.conn.execute("SELECT * FROM report_flags WHERE flag_id = ?", (flag.id,)).fetchone()
+    if row is not None:
+        return {k: row[k] for k in ("kind", "summary", "citation", "run_id")}
+    citation, run_id = flag_source(store, flag)
+    shown = {"kind": flag.kind, "summary": flag.summary, "citation": citation, "run_id": run_id}
+    try:
+        store.conn.execute("INSERT OR IGNORE INTO report_flags (flag_id, kind, summary, citation, run_id, recorded_at) "
+                           "VALUES (?, ?, ?, ?, ?, ?)", (flag.id, flag.kind, flag.summary, citation, run_id, utcnow()))
+    except sqlite3.OperationalError:      # a store we cannot write: shown as it is now
+        pass
+    return shown
+
+
 def flag_source(store: Store, flag: FlagThen) -> tuple[str, int | None]:
-    """(citation, run id) for a flag: its first passage as URL#section with the date of the crawl
+    """(citation, run id) for a flag: its most important passage as URL#section with the date of the crawl
     that `collector diff` flagged it after (the tool's latest finished run when the flag was made).
 
     A later diff that finds the same change again rewrites the flag's runs and passage dates, so
@@ -76,12 +95,12 @@ def flag_source(store: Store, flag: FlagThen) -> tuple[str, int | None]:
         payload = json.loads(row["payload"] or "{}") if row else {}
     except ValueError:
         payload = {}
-    url = ""
-    for part in ("added", "changed", "moved", "removed"):
-        items = payload.get(part) if isinstance(payload, dict) else None
-        url = next((p["url"] for p in items or [] if isinstance(p, dict) and p.get("url")), "")
-        if url:
-            break
+    parts = ("added", "changed", "removed", "restored", "possibly_removed", "moved")
+    entries = [p for part in parts for p in ((payload.get(part) or []) if isinstance(payload, dict) else [])
+               if isinstance(p, dict) and p.get("url")]
+    # the most important passage (docs/diff-json.md: `importance`), else the first one
+    best = max(entries, key=lambda p: p.get("importance") or 0, default=None)
+    url = best["url"] if best else ""
     if not url:
         return "", run["id"] if run else None
     return cite(url, run["started_at"] if run else ""), run["id"] if run else None

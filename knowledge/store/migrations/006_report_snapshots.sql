@@ -13,3 +13,15 @@ CREATE TABLE report_snapshots (
     PRIMARY KEY (run_id, rules_version, claims_version)
 );
 CREATE INDEX report_snapshots_run ON report_snapshots (run_id, created_at);
+
+-- A flag as the report (or the changelog) first showed it. `collector diff` updates a flag in place
+-- when it finds the same change again (a possible removal confirmed, newer crawl dates), so its
+-- kind, summary and passages then are kept here for `report --as-of` and the changelog.
+CREATE TABLE report_flags (
+    flag_id     TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    summary     TEXT NOT NULL,
+    citation    TEXT NOT NULL,         -- URL#section (crawled YYYY-MM-DD), or ''
+    run_id      INTEGER,               -- the crawl the flag was raised after
+    recorded_at TEXT NOT NULL
+);
