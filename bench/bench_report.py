@@ -69,14 +69,14 @@ def build_store(db: Path, tmp: Path) -> dict[str, str]:
 def crawl_runs(db: Path) -> list[str]:
     """The last run id of each crawl (what `--as-of` that crawl means), oldest first."""
     with sqlite3.connect(db) as conn:
-        rows = conn.execute("SELECT id, started_at FROM runs WHERE status IN ('complete', 'partial') ORDER BY id").fetchall()
-    crawls: list[list] = []
-    for rid, started in rows:
-        if crawls and started[:16] == crawls[-1][1][:16]:
-            crawls[-1][0] = rid
+        rows = conn.execute("SELECT id, tool FROM runs WHERE status IN ('complete', 'partial') ORDER BY id").fetchall()
+    crawls: list[tuple[int, set]] = []
+    for rid, tool in rows:            # one run per tool per crawl: a tool seen again starts the next crawl
+        if crawls and tool not in crawls[-1][1]:
+            crawls[-1] = (rid, crawls[-1][1] | {tool})
         else:
-            crawls.append([rid, started])
-    return [str(c[0]) for c in crawls]
+            crawls.append((rid, {tool}))
+    return [str(rid) for rid, _tools in crawls]
 
 
 def timed(label: str, args: list[str], repeat: int) -> float:
