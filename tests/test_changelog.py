@@ -12,6 +12,7 @@ from cli import app
 from conftest import write_site
 from knowledge.diff.engine import run_diff
 from knowledge.ops.crawl import run_crawl
+from knowledge.report import snapshot
 from knowledge.report.changelog import build_changelog
 from knowledge.review import decisions
 from knowledge.store import Store
@@ -50,8 +51,13 @@ def test_the_changelog_of_two_crawls_lists_exactly_the_designed_changes(two_craw
     log = changelog(two_crawls)
     assert [c["runs"] for c in log["crawls"]] == [{"dvc": 2}, {"dvc": 1}]          # newest first
     second, first = log["crawls"]
-    assert [(e["kind"], e["text"][:32]) for e in first["entries"]] == [
-        ("first-crawl", "first crawl (run 1): 28 pages, 3")]
+    assert first["entries"][0]["text"].startswith("first crawl (run 1): 28 pages, 3 of 15 criteria with evidence")
+    # the first diff flags every cell whose claim the first crawl contradicts, and nothing else
+    with Store.open(two_crawls) as s:
+        stale = {crit for crit, cell in snapshot.first(s, 1).cells.items() if cell["verdict"] == "stale"}
+    assert len(stale) == 9
+    assert {(e["kind"], e["flag_kind"]) for e in first["entries"][1:]} == {("flagged", "contradiction")}
+    assert {e["criterion"] for e in first["entries"][1:]} == stale
     got = [(e["kind"], e["criterion"], e.get("value") or e.get("to") or e.get("decision") or e.get("flag_kind"))
            for e in second["entries"]]
     assert got == [
@@ -67,7 +73,7 @@ def test_the_changelog_of_two_crawls_lists_exactly_the_designed_changes(two_craw
         ("fact-gained", "costs", "commercial-support"),
         ("fact-gained", "costs", "free-tier"),
         ("fact-gained", "costs", "paid-tier"),
-        ("flagged", "costs", "capability"),
+        ("flagged", "costs", "contradiction"),
         ("decision", "costs", "accepted"),
     ]
     by_kind = {(e["kind"], e["criterion"]): e for e in second["entries"]}
@@ -96,7 +102,7 @@ def test_changelog_markdown_since_and_errors(two_crawls, tmp_path):
     assert runner.invoke(app, ["changelog", "--db", str(two_crawls), "--format", "pdf"]).exit_code == 2
     assert runner.invoke(app, ["changelog", "--db", str(two_crawls), "--tool", "kubeflow"]).exit_code == 2
     empty = runner.invoke(app, ["changelog", "--db", str(tmp_path / "none.sqlite")])
-    assert empty.exit_code == 1 and "collector crawl" in empty.stderr
+    assert empty.exit_code == 3 and "collector crawl" in empty.stderr
 
 
 def test_a_rule_change_is_a_rules_entry_never_a_docs_change(tmp_path, study, fake_extractor, monkeypatch):

@@ -121,6 +121,7 @@ def test_as_of_counts_only_the_reviews_made_while_that_crawl_was_the_latest(week
     costs, storage = row(then, "costs"), row(then, "storage")
     assert (costs["review_status"], costs["reviewed_by"], costs["open_flags"]) == ("accepted", "Ada", 0)
     assert costs["claim_verdict"] == "stale" and costs["as_of_run"] == 2
+    assert costs["finding"].startswith("Studio now allows 2 collaborators (Ada, ")   # accepted with a note
     assert (storage["review_status"], storage["reviewed_by"], storage["marker"]) == ("uncertain", "Grace", "uncertain")
     week2_flag = flags_of(db, "storage")[0]
     assert storage["flag_ids"] == f"{week2_flag} uncertain"
@@ -132,8 +133,13 @@ def test_as_of_counts_only_the_reviews_made_while_that_crawl_was_the_latest(week
     assert row(now, "pipelines")["claim_verdict"] == "stale"      # the page is gone for good in run 3
     assert row(then, "pipelines")["claim_verdict"] == "holds"     # in run 2 it was only "possibly gone"
 
-    first = report(db, "--tool", "dvc", "-f", "csv", "--as-of", "1")
-    assert set(rows(first).review_status) == {"unreviewed"} and set(rows(first).flag_ids) == {""}
+    first = rows(report(db, "--tool", "dvc", "-f", "csv", "--as-of", "1"))
+    assert set(first.review_status) == {"unreviewed"} and set(first.finding) == {""}
+    # week 1: the first diff flagged the cells whose claim the first crawl contradicts, all still open
+    flagged = first[first.flag_ids != ""]
+    assert set(flagged.criterion) == set(first[first.claim_verdict == "stale"].criterion)
+    assert all(f.endswith(" open") for f in flagged.flag_ids)
+    assert all(m.startswith("changed") for m in flagged.marker)
 
 
 def test_rows_carry_the_crawl_and_the_rules_they_were_read_with(weeks):

@@ -1,4 +1,4 @@
-"""One crawl run as the report reads it, recorded in the store (table report_snapshots).
+"""One crawl run as the report reads it, recorded in the store (table report_snapshots, migration 008).
 
 A snapshot is the evidence-derived half of the matrix for one run of one tool: per criterion the
 passages and pages backing the cell, its facts (each with a citation), its best citations, the
@@ -117,15 +117,16 @@ def current(store: Store, run) -> Snapshot:
 # --------------------------------------------------------------------------- computing one
 def compute(store: Store, run, key: tuple[str, str] | None = None) -> Snapshot:
     """Read one finished run: its evidence once (evidence.read.run_evidence), judged once."""
-    from knowledge.claims.check import check_claims
+    from knowledge.claims.cache import run_verdicts
+    from knowledge.claims.check import tool_docs
     from knowledge.domain.checklist import load_checklist
     from knowledge.evidence.read import run_evidence, run_pages
 
     run_id, tool = run["id"], run["tool"]
     key = key or current_key(store, run_id)
     evidence = run_evidence(store, run_id)
-    result = check_claims(store, [tool], as_of=run_id, evidence={run_id: evidence})
-    verdicts = {c.criterion: c for c in result.cells if c.run_id == run_id}
+    # the claim check's own cache (knowledge.claims.cache); judged here from the evidence just read
+    verdicts = run_verdicts(store, run, lambda r: tool_docs(store, r, evidence))
     by_crit: dict[str, list] = {}
     for e in evidence:
         by_crit.setdefault(e.criterion, []).append(e)

@@ -78,6 +78,18 @@ def flag_shown(store: Store, flag: FlagThen) -> dict:
     return shown
 
 
+def _claim_passage(payload) -> str:
+    """A flag about the study's claim alone (no passage changed): the first passage its contradicted
+    assertions cite ("" for an absence: no page mentions it any more)."""
+    claim = payload.get("claim") if isinstance(payload, dict) else None
+    assertions = claim.get("assertions") if isinstance(claim, dict) else None
+    for a in sorted((a for a in assertions or [] if isinstance(a, dict)), key=lambda a: a.get("status") != "contradicted"):
+        for p in a.get("passages") or []:
+            if isinstance(p, dict) and p.get("url"):
+                return p["url"]
+    return ""
+
+
 def flag_source(store: Store, flag: FlagThen) -> tuple[str, int | None]:
     """(citation, run id) for a flag: its most important passage as URL#section with the date of the crawl
     that `collector diff` flagged it after (the tool's latest finished run when the flag was made).
@@ -100,7 +112,7 @@ def flag_source(store: Store, flag: FlagThen) -> tuple[str, int | None]:
                if isinstance(p, dict) and p.get("url")]
     # the most important passage (docs/diff-json.md: `importance`), else the first one
     best = max(entries, key=lambda p: p.get("importance") or 0, default=None)
-    url = best["url"] if best else ""
+    url = best["url"] if best else _claim_passage(payload)
     if not url:
         return "", run["id"] if run else None
     return cite(url, run["started_at"] if run else ""), run["id"] if run else None
