@@ -15,6 +15,8 @@ v2 -> v3:
 """
 from __future__ import annotations
 
+import time
+
 from conftest import html
 
 ORIGIN = "https://dvc.org"
@@ -54,3 +56,10 @@ def sources_file(path) -> str:
     path.write_text(f'[[source]]\ntool = "dvc"\nroots = ["{ORIGIN}/doc"]\nallow = ["{ORIGIN}/doc"]\n'
                     f'content = ["main"]\n', encoding="utf-8")
     return path
+
+
+def next_second() -> None:
+    """Store timestamps are to the second, and a review made in the second the next crawl finishes
+    counts after it. Weeks apart in real life; here the next crawl waits for the next second."""
+    start = time.time()
+    time.sleep(1.001 - (start % 1))

@@ -16,7 +16,7 @@ from knowledge.report import snapshot
 from knowledge.report.changelog import build_changelog
 from knowledge.review import decisions
 from knowledge.store import Store
-from report_sites import site, sources_file
+from report_sites import next_second, site, sources_file
 from test_review_support import add_run, fake_extractor, study  # noqa: F401
 
 runner = CliRunner()
@@ -31,6 +31,7 @@ def two_crawls(tmp_path, serve_site):
     server = serve_site(write_site(tmp_path / "v1", site(1)))
     for version in (1, 2):
         server.root = write_site(tmp_path / f"v{version}", site(version)).resolve()
+        next_second()
         result = run_crawl(["dvc"], base_urls=[f"dvc={server.origin}"], sources_file=sources, db=db)
         assert [r["status"] for r in result["runs"]] == ["complete"], result
         with Store.open(db) as store:
@@ -61,9 +62,10 @@ def test_the_changelog_of_two_crawls_lists_exactly_the_designed_changes(two_craw
     got = [(e["kind"], e["criterion"], e.get("value") or e.get("to") or e.get("decision") or e.get("flag_kind"))
            for e in second["entries"]]
     assert got == [
-        # pipelines: /doc/command-reference/run answers 404 once. Its content is kept (no verdict or
-        # fact changes), and `collector diff` flags its passages as possibly removed
-        ("flagged", "pipelines", "possibly_removed"),
+        # pipelines: /doc/command-reference/run answers 404 once (its content is kept: no verdict or
+        # fact change; `collector diff` shows its passages as possibly removed) and the index page no
+        # longer links it (a changed passage)
+        ("flagged", "pipelines", "evidence"),
         # storage: a WebDAV section added, the HDFS sentence removed (one flag for the cell)
         ("fact-gained", "storage", "webdav"),
         ("fact-lost", "storage", "hdfs"),
@@ -77,6 +79,9 @@ def test_the_changelog_of_two_crawls_lists_exactly_the_designed_changes(two_craw
         ("decision", "costs", "accepted"),
     ]
     by_kind = {(e["kind"], e["criterion"]): e for e in second["entries"]}
+    with Store.open(two_crawls) as s:
+        [pipelines] = [f for f in run_diff(s, ["dvc"], ["pipelines"]).flags]
+    assert [p["url"].split("#")[0].rsplit("/", 1)[-1] for p in pipelines.possibly_removed] == ["run"]
     verdict = by_kind["verdict", "costs"]
     assert verdict["from"] == "holds" and "now say 2" in verdict["text"]
     assert verdict["citation"].split(" ")[0].endswith("/doc/studio/plans#top")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import pandas as pd
 import pytest
@@ -22,7 +21,7 @@ from knowledge.diff.engine import run_diff
 from knowledge.ops.crawl import run_crawl
 from knowledge.review import decisions
 from knowledge.store import Store
-from report_sites import site, sources_file
+from report_sites import next_second, site, sources_file
 
 runner = CliRunner()
 NULLABLE = ("as_of_run", "newest_age_days", "oldest_age_days")
@@ -54,13 +53,6 @@ def flags_of(db, criterion: str) -> list[str]:
 
 def flag_of(db, criterion: str) -> str:
     return flags_of(db, criterion)[-1]
-
-
-def next_second() -> None:
-    """Store timestamps are to the second, and a review made in the second the next crawl finishes
-    counts after it. Weeks apart in real life; here the next crawl waits for the next second."""
-    start = time.time()
-    time.sleep(1.001 - (start % 1))
 
 
 @pytest.fixture(scope="module")
