@@ -40,8 +40,14 @@ def test_prune_keeps_newest_reviewed_and_flagged_crawls(store):
         "INSERT INTO flags (id, tool, criterion, kind, rank, summary, from_run, to_run, to_state, rules_version, "
         "payload, status, created_at, updated_at) VALUES ('F1', 'dvc', 'storage', 'wording', 4, 's', ?, ?, 'y', "
         "'r', '{}', 'open', '2026', '2026')", (runs[1], runs[2]))
+    from knowledge.claims.cache import run_verdicts
+
+    for r in runs:   # the claim check's cached verdicts of every crawl
+        run_verdicts(store, store.get_run(r))
     stats = prune(store, keep=1)
     assert stats["runs_dropped"] == [runs[3]]
+    cached = {r[0] for r in store.conn.execute("SELECT run_id FROM claim_verdicts")}
+    assert cached == {runs[0], runs[1], runs[2], runs[4]}      # a dropped crawl's derived data goes too
     left = {r["id"] for r in store.list_runs()}
     assert left == {runs[0], runs[1], runs[2], runs[4]}
     assert stats["pages_dropped"] == 1 and stats["passages_dropped"] >= 1

@@ -58,7 +58,9 @@ def prune(store: Store, keep: int = 8, dry_run: bool = False) -> dict:
         cur = conn.execute(f"DELETE FROM passages WHERE {stale}", keys)   # tags, facts cascade
         stats["passages_dropped"] = cur.rowcount
         conn.execute(f"DELETE FROM extractions WHERE {stale}", keys)
-        conn.execute("DELETE FROM claim_verdicts WHERE run_id NOT IN (SELECT id FROM runs)")
+        # Derived readings of dropped crawls (claim verdicts, the report's first readings of them).
+        for table in ("claim_verdicts", "report_snapshots"):
+            conn.execute(f"DELETE FROM {table} WHERE run_id NOT IN (SELECT id FROM runs)")
     conn.execute("VACUUM")   # give the space back to the file system
     stats["bytes_before"] = before
     stats["bytes_after"] = store.path.stat().st_size
