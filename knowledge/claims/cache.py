@@ -22,16 +22,28 @@ from knowledge.domain.checklist import criterion_ids
 from knowledge.evidence.rules import rules_key, run_source
 from knowledge.store import Store, utcnow
 
-# Bump when judging code changes what a verdict says (data files are hashed).
+# Part of the key besides the hashed files below: a way to re-judge on purpose (tests use it).
 JUDGE_VERSION = "4"
 
 
 @lru_cache(maxsize=1)
 def _data_hash() -> str:
+    """A hash of what judging reads besides the evidence: the study's data and the judge's code
+    (any edit re-judges: safer than a version number someone must remember to bump)."""
     h = hashlib.sha256(JUDGE_VERSION.encode())
-    for name in ("baseline.toml", "checklist.toml"):
-        h.update((resources.files("knowledge") / "data" / name).read_bytes())
+    parts = [resources.files("knowledge") / "data" / name for name in ("baseline.toml", "checklist.toml")]
+    parts += sorted((p for p in resources.files("knowledge.claims").iterdir() if p.name.endswith(".py")),
+                    key=lambda p: p.name)
+    parts.append(resources.files("knowledge.domain") / "assertions.py")
+    for item in parts:
+        h.update(item.name.encode())
+        h.update(item.read_bytes())
     return h.hexdigest()[:12]
+
+
+def judge_hash() -> str:
+    """What the verdicts of any crawl were judged with (the study's data and the judge's code)."""
+    return _data_hash()
 
 
 def verdict_key(store: Store, run_id: int) -> str:

@@ -60,15 +60,12 @@ class Snapshot:
 # --------------------------------------------------------------------------- keys
 @lru_cache(maxsize=1)
 def claims_version() -> str:
-    """Changes whenever the study's data, the claim check's code or this summary's code changes."""
-    h = hashlib.sha256()
-    parts = [resources.files("knowledge") / "data" / name for name in ("baseline.toml", "checklist.toml")]
-    claims = resources.files("knowledge.claims")
-    parts += sorted((p for p in claims.iterdir() if p.name.endswith(".py")), key=lambda p: p.name)
-    parts += [resources.files("knowledge.domain") / "assertions.py", resources.files("knowledge.report") / "snapshot.py"]
-    for item in parts:
-        h.update(item.name.encode())
-        h.update(item.read_bytes())
+    """Changes whenever the study's data, the claim check's code (knowledge.claims.cache.judge_hash)
+    or this summary's code changes."""
+    from knowledge.claims.cache import judge_hash
+
+    h = hashlib.sha256(judge_hash().encode())
+    h.update((resources.files("knowledge.report") / "snapshot.py").read_bytes())
     return h.hexdigest()[:12]
 
 
