@@ -2,9 +2,20 @@
 
 Behaves like `python -m http.server` (extensionless /x -> 301 /x/ -> x/index.html) plus what a
 crawler test needs: ETag / Last-Modified validators with 304 answers, `__ORIGIN__` replaced by the
-server's own origin in robots.txt and sitemap.xml, a request log, and injected faults
-({"/path": {"status": 500} | {"delay": 5} | {"reset": true} | {"truncate": true} |
-{"redirect": "/elsewhere"}}) set from Python or from `_faults.json` in the served root.
+server's own origin in robots.txt and sitemap.xml, a request log, and injected faults set from
+Python or from `_faults.json` in the served root, keyed by path ("/p1"; "/trap/*" matches a prefix):
+
+    {"status": 500}                       answer with this status (404 once: add "times": 1)
+    {"delay": 5}                          wait before answering
+    {"reset": true}                       TCP reset instead of an answer
+    {"truncate": true}                    announce the full length, send half, hang up
+    {"redirect": "/elsewhere"}            301 (or "status") to another place
+    {"body": "...", "content_type": ...}  serve this body instead of the file (e.g. a new robots.txt)
+    {"binary": 200000}                    that many random-looking bytes, labelled text/html
+    {"charset": "cp1252", "label": ...}   the file re-encoded, its <meta charset> removed, the charset
+                                          only in the Content-Type header (label defaults to charset)
+    {"trap": "calendar" | "deeper"}       a generated link trap (see `trap_page`)
+    "times": N                            (with any of the above) only the first N requests
 
     with serve(root) as server:
         server.origin            # http://127.0.0.1:PORT
@@ -16,6 +27,7 @@ from __future__ import annotations
 import email.utils
 import json
 import mimetypes
+import re
 import socket
 import struct
 import threading
@@ -54,6 +66,14 @@ class _Handler(BaseHTTPRequestHandler):
         with self.server.lock:
             self.server.log.append(entry)
         fault = self.server.fault_for(path)
+        if fault.get("trap"):
+            return self._send(entry, 200, trap_page(fault["trap"], path), "text/html; charset=utf-8", head=head)
+        if fault.get("binary"):
+            return self._send(entry, 200, _noise(path, int(fault["binary"])), "text/html; charset=utf-8", head=head)
+        if "body" in fault:
+            body = fault["body"].encode("utf-8") if isinstance(fault["body"], str) else fault["body"]
+            body = body.replace(b"__ORIGIN__", self.server.origin.encode())
+            return self._send(entry, 200, body, fault.get("content_type", "text/html; charset=utf-8"), head=head)
         if fault.get("delay"):
             time.sleep(float(fault["delay"]))
         if fault.get("reset"):
@@ -86,12 +106,15 @@ class _Handler(BaseHTTPRequestHandler):
         etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
         last_modified = email.utils.formatdate(stat.st_mtime, usegmt=True)
         validators = {"ETag": etag, "Last-Modified": last_modified}
-        if not fault.get("truncate") and self._not_modified(etag, stat.st_mtime):
+        if not (fault.get("truncate") or fault.get("charset")) and self._not_modified(etag, stat.st_mtime):
             return self._send(entry, 304, b"", None, head=True, extra=validators)
         if body is None:  # read only when it is sent: a 304 costs a stat()
             body = file.read_bytes()
         ctype = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
-        if ctype.startswith("text/") or ctype.endswith("xml"):
+        if fault.get("charset"):
+            body, ctype = recode(body, fault["charset"]), f"{ctype}; charset={fault.get('label', fault['charset'])}"
+            validators = {}    # another representation of the same file: no validators to reuse
+        elif ctype.startswith("text/") or ctype.endswith("xml"):
             ctype += "; charset=utf-8"
         if fault.get("truncate"):
             # Announce the full length, send half, hang up: the client sees a data loss.
@@ -164,21 +187,28 @@ class LocalServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
     def fault_for(self, path: str) -> dict:
-        """The fault for a path (with or without its trailing slash): Python-set first, then _faults.json."""
-        keys = (path, path.rstrip("/") or "/")
-        for key in keys:
-            if key in self.faults:
-                return self.faults[key]
-        file_faults = self.root / "_faults.json"
-        if file_faults.is_file():
+        """The fault for a path (with or without its trailing slash; "/x/*" matches below /x/):
+        Python-set first, then _faults.json. A fault with "times" applies to that many requests."""
+        faults = self.faults
+        fault = _match(faults, path)
+        if fault is None:
+            file_faults = self.root / "_faults.json"
+            if not file_faults.is_file():
+                return {}
             try:
-                data = json.loads(file_faults.read_text(encoding="utf-8"))
+                faults = json.loads(file_faults.read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 return {}
-            for key in keys:
-                if isinstance(data.get(key), dict):
-                    return data[key]
-        return {}
+            fault = _match(faults, path)
+            if not isinstance(fault, dict):
+                return {}
+        if "times" in fault:
+            with self.lock:
+                used = fault.get("_used", 0)
+                if used >= int(fault["times"]):
+                    return {}
+                fault["_used"] = used + 1
+        return fault
 
     def resolve(self, path: str) -> Path | None:
         """The file or folder for a URL path, never outside the root."""
@@ -204,6 +234,58 @@ class LocalServer(ThreadingHTTPServer):
         self.server_close()
         if self._thread:
             self._thread.join(timeout=5)
+
+
+def _match(faults: dict, path: str) -> dict | None:
+    for key in (path, path.rstrip("/") or "/"):
+        if key in faults:
+            return faults[key]
+    for key, fault in faults.items():
+        if key.endswith("*") and path.startswith(key[:-1]):
+            return fault
+    return None
+
+
+def _noise(path: str, size: int) -> bytes:
+    """Deterministic bytes that are not text (the same for a path on every request)."""
+    import hashlib
+
+    out, block = bytearray(), hashlib.sha256(path.encode()).digest()
+    while len(out) < size:
+        block = hashlib.sha256(block).digest()
+        out += block
+    return bytes(out[:size])
+
+
+_META_CHARSET = re.compile(rb"<meta[^>]*charset[^>]*>", re.I)
+
+
+def recode(body: bytes, charset: str) -> bytes:
+    """A UTF-8 page re-encoded in `charset`, its <meta charset> removed: only the header says it."""
+    text = _META_CHARSET.sub(b"", body).decode("utf-8")
+    return text.encode(charset, errors="xmlcharrefreplace")
+
+
+def trap_page(kind: str, path: str) -> bytes:
+    """A generated link trap, near-identical pages without end.
+
+    calendar: /x/N links to /x/N+1 and to ?d= dates of the same page (a calendar widget);
+    deeper:   every page links to more/ below itself (a relative link that keeps nesting).
+    """
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    n = int(last) if last.isdigit() else 0
+    base = path.rstrip("/").rsplit("/", 1)[0] if last.isdigit() else path.rstrip("/")
+    if kind == "deeper":
+        links = '<a href="more/">more</a>'
+        title = "Archive"
+    else:
+        links = (f'<a href="{base}/{n + 1}">next day</a> '
+                 + " ".join(f'<a href="{base}/{n}?d=2024-01-{d:02d}">{d}</a>' for d in range(1, 8)))
+        title = f"Calendar day {n}"
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body><main>"
+            f"<h1 id='day'>{title}</h1><h2 id='events'>Scheduled pipeline runs</h2>"
+            f"<p>Pipeline runs {n} scheduled on Kubernetes with experiment tracking of metrics and "
+            f"artifacts stored in Amazon S3.</p><nav>{links}</nav></main></body></html>").encode()
 
 
 @contextmanager

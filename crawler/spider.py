@@ -190,15 +190,23 @@ class DocsSpider(CitedChecks, scrapy.Spider):
             if ctype and ctype not in HTML_TYPES:
                 yield verdict(page, "skipped", http_status=status, reason=f"not HTML ({ctype})")
                 return
+            body = stored_body(response)
+            if body is None:   # bytes that are not the page never replace it: last good content kept
+                yield verdict(page, "failed", http_status=status, final_url=final_url,
+                              reason=f"not a text page ({len(response.body)} bytes of binary data served as "
+                                     f"{ctype or 'HTML'})")
+                return
+            if body is not response.body:   # re-encoded (charset named only in the header): read as stored
+                response = response.replace(body=body, encoding="utf-8")
             canonical = self.canonical(response, page)
             if canonical:   # this URL is a copy: crawl the page it names instead
                 yield from self.alias(page, canonical, "canonical")
                 yield from self.page(canonical)
                 yield from self.follow_links(response)
                 return
-            yield verdict(page, "fetched", http_status=status, body=response.body, final_url=final_url,
+            yield verdict(page, "fetched", http_status=status, body=body, final_url=final_url,
                           etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
-                          content_type=ctype or None, doc_version=doc_version(response.body))
+                          content_type=ctype or None, doc_version=doc_version(body))
             yield from self.follow_links(response)
 
     def canonical(self, response: HtmlResponse, page: str) -> str | None:
@@ -324,6 +332,14 @@ def _explain(exc: BaseException, text: str) -> str:
         if isinstance(exc, kind):
             return f"{words} [{type(exc).__name__}]"
     return f"{type(exc).__name__}: {text[:300]}"
+
+
+def stored_body(response: Response) -> bytes | None:
+    """The page bytes to keep, decoded as a browser does (extractors.html_decode.for_storage), or
+    None when the body is not text."""
+    from extractors.html_decode import for_storage
+
+    return for_storage(response.body, _header(response, b"Content-Type"))
 
 
 def _header(response: Response, name: bytes) -> str | None:

@@ -125,8 +125,11 @@ def test_crawl_completes_and_caps_huge_pages(hostile):
     with Store.open(hostile["db"], create=False) as store:
         biggest = store.conn.execute("SELECT MAX(size) FROM blobs").fetchone()[0]
     assert biggest <= MAX_PAGE_BYTES
+    # Random bytes labelled text/html are not a page: a failed fetch (it had no content to keep).
+    assert rows["/binary"]["outcome"] == "failed" and rows["/binary"]["sha256"] is None, dict(rows["/binary"])
+    assert "not a text page" in rows["/binary"]["reason"]
     # Every other odd page was fetched or skipped with a reason, and the normal pages are intact.
-    for path in set(DYNAMIC) - {"/huge", "/huge-stream"}:
+    for path in set(DYNAMIC) - {"/huge", "/huge-stream", "/binary"}:
         assert rows[path]["outcome"] in ("fetched", "skipped"), dict(rows[path])
         assert rows[path]["outcome"] == "fetched" or rows[path]["reason"]
     assert rows["/p0"]["outcome"] == "fetched" and rows["/p1"]["outcome"] == "fetched"

@@ -129,3 +129,49 @@ def integrity(db: Path) -> str:
         return conn.execute("PRAGMA integrity_check").fetchone()[0]
     finally:
         conn.close()
+
+
+# ----------------------------------------------------------------------------- every view, as a user sees it
+def cli(*args: str, db: Path | None = None):
+    """Run a collector command in-process (CliRunner); returns the click Result."""
+    from typer.testing import CliRunner
+
+    import cli as cli_module
+
+    argv = [*args] + (["--db", str(db)] if db is not None else [])
+    return CliRunner().invoke(cli_module.app, argv)
+
+
+def cli_json(*args: str, db: Path):
+    import json
+
+    result = cli(*args, "--json", db=db)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def views(db: Path, tool: str = TOOL) -> dict:
+    """What every view shows for a tool, reduced to what must not change when a crawl hits a
+    fault: counts, facts, flags and the report's cells (not run ids or crawl dates)."""
+    import json
+
+    diff_out = cli_json("diff", "--tool", tool, db=db)     # first: it saves the flags the others show
+    evidence = cli_json("evidence", tool, db=db)
+    facts = cli_json("facts", tool, db=db)
+    report = cli("report", "--format", "json", "--tool", tool, db=db)
+    assert report.exit_code == 0, report.output
+    cells = {(r["criterion"]): (r["passages"], r["facts"], r["marker"], r["open_flags"])
+             for r in json.loads(report.stdout)}
+    review = cli_json("review", "list", "--tool", tool, db=db)
+    shown = {f["id"]: cli_json("review", "show", f["id"], db=db) for f in review}
+    return {
+        "evidence": len(evidence),
+        "evidence_pairs": sorted((e["url"].split("#")[0].rstrip("/").rsplit("/", 1)[-1], e["criterion"],
+                                  e["text"]) for e in evidence),
+        "facts": sorted((f["criterion"], f["category"], f["value"], len(f["citations"])) for f in facts),
+        "report": cells,
+        "diff_flags": sorted((f["id"], f["summary"]) for f in diff_out["flags"]),
+        "diff_removed": sorted(r["url"] for f in diff_out["flags"] for r in f["removed"]),
+        "review": sorted((f["id"], f["status"], f["summary"]) for f in review),
+        "review_terms": {fid: sorted(s["terms"].items()) for fid, s in shown.items()},
+    }
