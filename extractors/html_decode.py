@@ -28,6 +28,7 @@ _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>")
 # Binary giveaways in decoded text: C0 controls that text never carries (not whitespace, not ESC,
 # which hostile-but-textual pages do carry), and replacement characters from undecodable bytes.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1a\x1c-\x1f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 BINARY_SAMPLE = 65536        # characters looked at
 BINARY_CONTROLS = 0.05       # random bytes: ~10 %; text pages, even hostile ones: well under 5 %
 BINARY_REPLACED = 0.25       # random bytes read as UTF-8: ~50 %; a mislabelled Latin-1 page: ~1 %
@@ -50,7 +51,7 @@ def page_encoding(data: bytes, content_type: str | None = None) -> str:
 
 def detect(data: bytes) -> str:
     """Encoding of undeclared bytes: UTF-8 if valid, UTF-16 by its zero bytes, mostly-valid UTF-8
-    (a stray bad byte), else windows-1252."""
+    (a stray bad byte among real UTF-8 characters), else windows-1252."""
     try:
         data.decode("utf-8")
         return "utf-8"
@@ -64,12 +65,17 @@ def detect(data: bytes) -> str:
         if even > len(sample) * 0.3 and odd < len(sample) * 0.05:
             return "utf-16-be"
     text = data.decode("utf-8", "replace")
-    return "utf-8" if text.count("\ufffd") <= max(2, len(text) // 1000) else "cp1252"
+    bad = text.count("\ufffd")
+    good = len(_NON_ASCII.findall(text)) - bad     # characters that did decode as UTF-8
+    return "utf-8" if bad <= max(1, len(text) // 1000) and good >= bad else "cp1252"
 
 
 def decode(data: bytes, content_type: str | None = None) -> str:
     """The page's text as a browser decodes it (BOM removed, undecodable bytes as U+FFFD); never raises."""
-    encoding = page_encoding(data, content_type)
+    return _decode_as(data, page_encoding(data, content_type))
+
+
+def _decode_as(data: bytes, encoding: str) -> str:
     bom, mark = read_bom(data)
     if bom and bom == encoding:
         data = data[len(mark):]
@@ -94,10 +100,14 @@ def for_storage(body: bytes, content_type: str | None = None) -> bytes | None:
 
     The body as received when it reads the same without the HTTP header; else the decoded text as
     UTF-8 with a BOM (the BOM outranks any <meta> declaration left in the page)."""
-    text = decode(body, content_type)
+    encoding = page_encoding(body, content_type)
+    text = _decode_as(body, encoding)
     if looks_binary(text):
         return None
-    if not content_type or decode(body) == text:
+    if not content_type:
+        return body
+    alone = page_encoding(body)          # what the stored bytes alone will say
+    if alone == encoding or _decode_as(body, alone) == text:
         return body
     return codecs.BOM_UTF8 + text.encode("utf-8", "replace")
 

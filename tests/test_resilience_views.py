@@ -108,3 +108,33 @@ def test_charset_named_only_in_the_http_header(site, store, fault):
     to the same text (as a browser reads it): same evidence everywhere, no flag."""
     _fault(site, fault)
     _same_views_after(site, store, "fetched")
+
+
+# ----------------------------------------------------------------------------- decoding rules, one by one
+@pytest.mark.parametrize("data, content_type, expected", [
+    ("Grüße".encode("cp1252"), "text/html; charset=windows-1252", "cp1252"),
+    ("Grüße".encode("latin-1"), "text/html; charset=ISO-8859-1", "cp1252"),       # WHATWG: latin-1 is 1252
+    ("<p>Grüße</p>".encode("utf-16-le"), "text/html; charset=utf-16", "utf-16-le"),  # the label means LE
+    ("<p>Grüße</p>".encode("utf-16-le") * 20, None, "utf-16-le"),                 # detected without BOM
+    ("<p>Grüße</p>".encode("utf-16-be") * 20, None, "utf-16-be"),
+    (b"\xef\xbb\xbf<meta charset='latin-1'>", "text/html; charset=cp1252", "utf-8"),   # the BOM wins
+    (b"<meta charset='utf-16'><p>Gr\xc3\xbc\xc3\x9fe</p>", None, "utf-8"),            # a <meta> cannot mean UTF-16
+    ("<meta charset='windows-1252'>Grüße".encode("cp1252"), "text/html", "cp1252"),
+    ("<p>Grüße</p>".encode("cp1252"), None, "cp1252"),                             # not UTF-8: Western default
+])
+def test_page_encoding_as_a_browser(data, content_type, expected):
+    from extractors.html_decode import page_encoding
+
+    assert page_encoding(data, content_type) == expected
+
+
+def test_stored_bytes_read_back_as_the_browser_read_them():
+    from extractors.html_decode import decode, for_storage, to_text
+
+    utf8 = "<meta charset='utf-8'><p>Grüße</p>".encode()
+    assert for_storage(utf8, "text/html; charset=utf-8") is utf8, "UTF-8 pages are stored as received"
+    latin = "<p>Grüße — „x“</p>".encode("cp1252")
+    stored = for_storage(latin, "text/html; charset=windows-1252")
+    assert to_text(stored) == decode(latin, "text/html; charset=windows-1252") == "<p>Grüße — „x“</p>"
+    assert for_storage(bytes(range(256)) * 200, "text/html; charset=utf-8") is None, "binary is not a page"
+    assert for_storage(b"", "text/html") == b"", "an empty page is still a page"
