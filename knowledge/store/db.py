@@ -7,7 +7,7 @@ code does not know was written by a newer collector and is refused rather than d
 from __future__ import annotations
 
 import contextlib
-import fcntl
+import errno
 import hashlib
 import json
 import os
@@ -23,8 +23,11 @@ from knowledge.errors import StoreBusy, StoreError
 ENV_VAR = "COLLECTOR_DB"
 RUN_STATUSES = ("running", "complete", "partial", "failed", "interrupted")
 # File descriptors of write locks this process holds. A forked worker must close them, or the
-# lock would outlive this process (flock belongs to the open file, which the fork shares).
+# lock would outlive this process (the lock belongs to the open file, which the fork shares).
+# The crawler subprocess inherits its parent's on purpose: it holds the lock for as long as it writes.
 HELD_LOCK_FDS: set[int] = set()
+# A page verdict reason that starts with this marks a link trap: crawl health, never evidence.
+TRAP_REASON = "link trap"
 
 
 def utcnow() -> str:
@@ -34,7 +37,7 @@ def utcnow() -> str:
 def default_db_path() -> Path:
     """$COLLECTOR_DB, else collector.sqlite in the user's data directory."""
     if os.environ.get(ENV_VAR):
-        return Path(os.environ[ENV_VAR]).expanduser()
+        return Path(os.path.abspath(Path(os.environ[ENV_VAR]).expanduser()))
     from platformdirs import user_data_dir
 
     return Path(user_data_dir("collector", appauthor=False)) / "collector.sqlite"
@@ -67,7 +70,8 @@ class Store:
     # ------------------------------------------------------------------ opening
     @classmethod
     def open(cls, path: Path | str | None = None, *, create: bool = True) -> "Store":
-        path = Path(path) if path else default_db_path()
+        # Absolute from here on: the crawler subprocess opens the same path from another directory.
+        path = Path(os.path.abspath(Path(path).expanduser())) if path else default_db_path()
         if not path.exists() and not create:
             raise StoreError(f"No collector database at {path}.",
                              "Run `collector crawl` first, or pass --db PATH to an existing store.")
@@ -136,8 +140,8 @@ class Store:
 
         Best effort: a read-only or busy store is left as it is (the next crawl marks it)."""
         try:
-            running = self.conn.execute("SELECT pid FROM runs WHERE status = 'running'").fetchall()
-            if any(not _pid_alive(r["pid"]) for r in running):   # no write lock while a crawl runs fine
+            running = self.conn.execute("SELECT pid, started_at FROM runs WHERE status = 'running'").fetchall()
+            if any(not _pid_alive(r["pid"], r["started_at"]) for r in running):   # no lock needed: a dead pid
                 with self.transaction():
                     self.mark_stale_runs()
         except sqlite3.OperationalError:
@@ -154,36 +158,64 @@ class Store:
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:   # SQLite may have rolled back already (e.g. disk full)
+                with contextlib.suppress(sqlite3.Error):
+                    self.conn.execute("ROLLBACK")
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:
+                if self.conn.in_transaction:
+                    with contextlib.suppress(sqlite3.Error):
+                        self.conn.execute("ROLLBACK")
+                raise
 
     @contextlib.contextmanager
-    def write_lock(self, what: str = "a crawl", wait: bool = False) -> Iterator[None]:
+    def write_lock(self, what: str = "a crawl", wait: bool = False) -> Iterator[int]:
         """An OS file lock next to the database: one crawl (or rebuild) at a time per store.
 
-        The OS releases it when the process dies, even by SIGKILL, so it never goes stale.
+        filelock's native lock (flock on Unix, LockFileEx on Windows) on a descriptor we own, so
+        the crawler subprocess can inherit it (`pass_fds`) and hold the lock for as long as it
+        writes, even if this process dies first. The OS releases it when the last holder exits,
+        even by SIGKILL, so it never goes stale. Yields the descriptor.
         """
+        from filelock import lock_descriptor
+
         lock_path = self.path.with_name(self.path.name + ".lock")
-        fh = open(lock_path, "a+")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                fh.seek(0)
-                holder = fh.read().strip() or "another collector process"
-                raise StoreBusy(f"The store {self.path} is busy: {holder} is running.",
-                                "Wait for it to finish (or pass --wait), then run this again.") from None
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"{what} (pid {os.getpid()}, since {utcnow()})")
-            fh.flush()
-            HELD_LOCK_FDS.add(fh.fileno())
-            yield
+            if not lock_descriptor(fd, blocking=False):
+                if not wait:
+                    raise StoreBusy(f"The store {self.path} is busy: {_lock_holder(fd)} is running.",
+                                    "Wait for it to finish (or pass --wait), then run this again.")
+                lock_descriptor(fd, blocking=True, poll_interval=0.2)
+            with contextlib.suppress(OSError):   # who holds it, for the message a second command shows
+                os.ftruncate(fd, 0)
+                os.lseek(fd, 0, os.SEEK_SET)
+                os.write(fd, f"{what} (pid {os.getpid()}, since {utcnow()})".encode())
+            HELD_LOCK_FDS.add(fd)
+            yield fd
         finally:
-            HELD_LOCK_FDS.discard(fh.fileno())
-            fh.close()
+            HELD_LOCK_FDS.discard(fd)
+            # Closing (not unlocking) releases it unless an inheriting crawler still holds it.
+            os.close(fd)
+
+    # ---------------------------------------------------------------- integrity
+    def check_integrity(self, before: str = "writing") -> None:
+        """SQLite's `PRAGMA quick_check` (structure, not content: about a second per GB); raises a
+        StoreError naming the file and what to do when the store is damaged."""
+        try:
+            rows = [r[0] for r in self.conn.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as exc:
+            rows = [str(exc)]
+        if rows == ["ok"]:
+            return
+        raise StoreError(
+            f"The store {self.path} is damaged (SQLite quick_check: {'; '.join(rows)[:300]}); "
+            f"nothing was changed before {before}.",
+            f"Restore a backup of it, or save what is readable: `sqlite3 {self.path} .recover | sqlite3 "
+            f"recovered.sqlite`, then use --db recovered.sqlite (or move the file aside and crawl again).")
 
     # ------------------------------------------------------------------- blobs
     def put_blob(self, body: bytes) -> str:
@@ -217,8 +249,8 @@ class Store:
     def mark_stale_runs(self) -> list[int]:
         """Runs left 'running' by a process that no longer exists become 'interrupted'."""
         stale = []
-        for row in self.conn.execute("SELECT id, pid FROM runs WHERE status = 'running'").fetchall():
-            if not _pid_alive(row["pid"]):
+        for row in self.conn.execute("SELECT id, pid, started_at FROM runs WHERE status = 'running'").fetchall():
+            if not _pid_alive(row["pid"], row["started_at"]):
                 stale.append(row["id"])
         for run_id in stale:
             self.conn.execute(
@@ -244,9 +276,9 @@ class Store:
             (tool,)).fetchone()
 
     def run_snapshot(self, run_id: int) -> list[sqlite3.Row]:
-        """Pages as this run holds them: every URL with content (failed ones carry their last
-        good content, as do known pages that now redirect off the site or were left out by the page
-        limit), with outcome and fetch time. Gone and robots-blocked pages have none."""
+        """Fetch rows of this run that hold content: fetched or unchanged pages, and pages the run
+        could not read carrying their last good content (failed, skipped, robots-blocked, redirecting
+        off the site). What a run stands for (incl. a first 404) is knowledge.evidence.read.run_pages."""
         return self.conn.execute(
             "SELECT url, path, outcome, change, sha256, fetched_at, http_status, reason FROM fetches "
             "WHERE run_id = ? AND sha256 IS NOT NULL ORDER BY path", (run_id,)).fetchall()
@@ -272,23 +304,39 @@ def _split_sql(sql: str) -> list[str]:
     return out
 
 
-def _pid_alive(pid: int | None) -> bool:
+def _pid_alive(pid: int | None, since: str | None = None) -> bool:
+    """Does the process that started a run still run? psutil, so it works on every OS.
+
+    A zombie (exited, not yet reaped) is dead; so is a process younger than the run (`since`, ISO
+    UTC): its pid was reused after the crawler that owned it died."""
     if not pid:
         return False
     if pid == os.getpid():
         return True
+    import psutil
+
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        if since:
+            started = datetime.fromisoformat(since.replace("Z", "+00:00")).timestamp()
+            if proc.create_time() > started + 2.0:
+                return False
+        return True
+    except psutil.NoSuchProcess:
         return False
-    except PermissionError:
+    except (psutil.AccessDenied, ValueError):
         return True
-    # A zombie child still answers kill(0); look at its state where /proc exists.
+
+
+def _lock_holder(fd: int) -> str:
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return True
+        os.lseek(fd, 0, os.SEEK_SET)
+        text = os.read(fd, 300).decode("utf-8", "replace").strip()
+    except OSError:   # Windows: the locked byte cannot be read by others
+        text = ""
+    return text or "another collector process"
 
 
 def _truncated(path: Path) -> bool:
@@ -315,8 +363,39 @@ def _truncated(path: Path) -> bool:
     return valid and size < pages * page_size
 
 
+WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
+def write_failure(exc: BaseException) -> str | None:
+    """Plain words for an error that means the store cannot be written (disk full, I/O error,
+    read-only), else None."""
+    text = str(exc).lower()
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) \
+            or "disk is full" in text or "file too large" in text:
+        return "disk full: the store could not be written (no space left)"
+    if isinstance(exc, OSError) and exc.errno == errno.EROFS or "readonly" in text or "read-only" in text:
+        return "the store could not be written (it is read-only)"
+    if isinstance(exc, OSError) and exc.errno == errno.EIO or "disk i/o error" in text:
+        return "the store could not be written (disk I/O error)"
+    return None
+
+
+def explain(path: Path, exc: BaseException) -> StoreError:
+    """A StoreError naming the file and what to do, for any sqlite3 or OS error on the store."""
+    failure = write_failure(exc)
+    if failure:
+        return StoreError(f"{failure[0].upper()}{failure[1:]}: {path} ({exc}).",
+                          "Free some space (or make the folder writable), then run this again; "
+                          "nothing half-written is used.")
+    if isinstance(exc, sqlite3.DatabaseError):
+        return _explain(path, exc)
+    return StoreError(f"The store {path} failed: {exc}.", "Check the file, or pass --db PATH to another store.")
+
+
 def _explain(path: Path, exc: sqlite3.DatabaseError) -> StoreError:
     text = str(exc)
+    if write_failure(exc):
+        return explain(path, exc)
     if "not a database" in text or "malformed" in text or "file is encrypted" in text:
         return StoreError(f"The store {path} is not a readable collector database ({text}).",
                           "Move it aside (or restore a backup) and run again, or pass --db PATH to another store.")
