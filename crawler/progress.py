@@ -28,3 +28,13 @@ def emit(event: dict) -> None:
         stream.flush()
     except (BrokenPipeError, ValueError, OSError):
         _stream = open(os.devnull, "w")  # nobody listens any more; keep crawling and recording
+
+
+def note(spider, message: str) -> None:
+    """Something the user should know about a crawl that did not fail it (e.g. a capped Crawl-delay):
+    a "note" event now, and in the run's stats ("notes") when it ends."""
+    notes = spider.__dict__.setdefault("notes", [])
+    if message not in notes:
+        notes.append(message)
+        emit({"event": "note", "tool": spider.source["tool"], "run": getattr(spider, "run_id", None),
+              "message": message})

@@ -1,14 +1,16 @@
 """The crawl subprocess: `python -m crawler.run < config.json` (or `python -m crawler.run FILE`).
 
-Config: {"db": PATH, "sources": [Source.to_dict(), ...], "max_pages": N | null, "settings": {...}}.
+Config: {"db": PATH, "sources": [Source.to_dict(), ...], "max_pages": N | null, "settings": {...},
+"parent_pid": PID}. The store's write lock is inherited from the parent (an open descriptor).
 One CrawlerProcess runs one spider per source; each gets its own run in the store. Progress goes
-to stdout as JSON lines (see crawler.progress): {"event": "start" | "page" | "end", "tool", "run", ...}.
+to stdout as JSON lines (see crawler.progress): {"event": "start" | "page" | "note" | "end" | "error", ...}.
 SIGINT/SIGTERM stop the crawl gracefully: pages so far are saved and the runs end 'interrupted'.
 """
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 
 from crawler.progress import emit, set_stream
@@ -27,16 +29,23 @@ def main(argv: list[str]) -> int:
     from crawler.settings import crawl_settings
     from crawler.spider import DocsSpider
     from knowledge.domain.sources import is_loopback
-    from knowledge.store import Store
+    from knowledge.store import Store, write_failure
 
+    parent = config.get("parent_pid") or os.getppid()
+    if os.getppid() != parent:   # `collector crawl` died while we started: write nothing, hold nothing
+        return 3
     store = Store.open(config["db"])
     process = CrawlerProcess({"LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False})
     for source in config["sources"]:
         tool = source["tool"]
         max_pages = config.get("max_pages") or source.get("max_pages")
         known = known_pages(store, tool)
-        with store.transaction():
-            run_id = store.start_run(tool, source.get("origin"), {"source": source, "max_pages": max_pages})
+        try:
+            with store.transaction():
+                run_id = store.start_run(tool, source.get("origin"), {"source": source, "max_pages": max_pages})
+        except (sqlite3.Error, OSError) as exc:
+            emit({"event": "error", "tool": tool, "message": write_failure(exc) or f"{type(exc).__name__}: {exc}"})
+            return 1
         emit({"event": "start", "tool": tool, "run": run_id, "known": len(known), "pid": os.getpid()})
         loopback = all(is_loopback(u) for u in source["roots"])
         spider_cls = type(f"DocsSpider_{tool.replace('-', '_')}", (DocsSpider,),
@@ -44,18 +53,17 @@ def main(argv: list[str]) -> int:
         crawler = process.create_crawler(spider_cls)
         # The pipeline reaches the store and the run through the spider's attributes.
         process.crawl(crawler, source=source, known=known, max_pages=max_pages, load_body=store.get_blob,
-                      store=store, run_id=run_id)
-    _stop_when_orphaned(process)
+                      store=store, run_id=run_id, reserve=config.get("reserve"))
+    _stop_when_orphaned(process, parent)
     process.start()
     store.close()
     return 0
 
 
-def _stop_when_orphaned(process) -> None:
-    """The parent holds the store's write lock; if it dies, stop gracefully rather than write on alone."""
+def _stop_when_orphaned(process, parent: int) -> None:
+    """If `collector crawl` dies, stop gracefully rather than crawl on alone. Until this process
+    exits it keeps the store's write lock it inherited, so no second crawl starts meanwhile."""
     from twisted.internet.task import LoopingCall
-
-    parent = os.getppid()
 
     def check() -> None:
         if os.getppid() != parent and watch.running:
@@ -63,7 +71,7 @@ def _stop_when_orphaned(process) -> None:
             process.stop()
 
     watch = LoopingCall(check)
-    watch.start(1.0, now=False)
+    watch.start(0.5, now=True)
 
 
 def known_pages(store, tool: str) -> dict[str, dict]:

@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from typer.testing import CliRunner
 
 import cli
 from crawler.localserver import serve
+from knowledge.errors import StoreBusy
 from knowledge.store import Store
 from test_resilience_kit import (TOOL, copy_store, crawl, diff, evidence_by_path, integrity, make_site,
                                  page_shas, removed_paths, review_all)
@@ -86,23 +88,17 @@ def _kill(pid: int) -> None:
 
 
 def _children(pid: int) -> list[int]:
-    out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
-    return out
+    try:
+        return [c.pid for c in psutil.Process(pid).children()]
+    except psutil.NoSuchProcess:
+        return []
 
 
 def _dead(pid: int) -> bool:
     """Gone, or a zombie nobody reaped yet (an orphan in a container without an init)."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ", 1)[1][:1] in ("Z", "X")
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.NoSuchProcess:
         return True
 
 
@@ -231,3 +227,33 @@ def test_second_crawl_with_wait_runs_after_the_first(site, server, tmp_path):
         _kill(first.pid)
     assert _query(db, "SELECT status FROM runs WHERE id > ? ORDER BY id", (site["run"],)) == [("complete",)] * 2
     _assert_consistent(db)
+
+
+def test_crawler_killed_in_its_first_moments_never_writes_beside_another_crawl(site, server, tmp_path):
+    """Item 7: `collector crawl` SIGKILLed while its crawler child is still starting. The child holds
+    the store's write lock it inherited for as long as it lives (a second crawl is told the store is
+    busy), notices it is orphaned, stops without writing on alone, and the next crawl works."""
+    db = copy_store(site["db"], tmp_path / "c.sqlite")
+    _slow_half(server, site["paths"])
+    proc = _cli("crawl", TOOL, "--base-url", f"{TOOL}={server.origin}", "--db", str(db))
+    crawler_pid = None
+    try:
+        crawler_pid = _wait_for(lambda: (_children(proc.pid) or [None])[0], what="the crawler child", every=0.002)
+        _kill(proc.pid)
+        proc.wait(10)
+        assert not _dead(crawler_pid), "the child died with its parent: nothing to test"
+        with Store.open(db) as store:
+            with pytest.raises(StoreBusy):
+                with store.write_lock("a second crawl"):
+                    pass
+        _wait_for(lambda: _dead(crawler_pid), timeout=30, what="the orphaned crawler to stop")
+    finally:
+        _kill(proc.pid)
+        if crawler_pid:
+            _kill(crawler_pid)
+    server.faults.clear()
+    _assert_consistent(db)
+    with Store.open(db) as store:
+        later = [dict(r) for r in store.list_runs() if r["id"] > site["run"]]
+        assert all(r["status"] == "interrupted" for r in later), later
+    _next_crawl_and_diff_work(site, db)
