@@ -12,6 +12,8 @@ from twisted.internet import reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.task import deferLater
 
+from crawler.progress import note
+
 
 class RobotsMiddleware(RobotsTxtMiddleware):
     """Scrapy's robots.txt middleware, fixed for requests that wait for robots.txt together.
@@ -47,25 +49,45 @@ class CrawlDelayMiddleware(_CrawlerMiddleware):
     """Space request starts per host by the robots.txt Crawl-delay for our user agent.
 
     The spider records each host's delay when Scrapy's robots middleware has parsed robots.txt
-    (signal robots_parsed); this runs after that middleware, so the delay is known here.
+    (signal robots_parsed); this runs after that middleware, so the delay is known here. A delay
+    above CRAWL_DELAY_MAX (60 s; 0 on loopback, where politeness delays do not apply) is capped,
+    with a note. The wait is sliced, so stopping the crawl (Ctrl-C, a failed store write) never
+    waits for it.
     """
+
+    SLICE = 0.25
 
     def __init__(self, crawler):
         super().__init__(crawler)
         self.next_start: dict[str, float] = {}
+        self.cap = crawler.settings.getfloat("CRAWL_DELAY_MAX", 60.0)
+        self.noted: set[str] = set()
 
     async def process_request(self, request: Request) -> None:
-        delays = getattr(self.crawler.spider, "crawl_delays", {})
+        spider = self.crawler.spider
         host = urlparse_cached(request).netloc
-        delay = delays.get(host)
+        delay = getattr(spider, "crawl_delays", {}).get(host)
         if not delay or request.meta.get("dont_obey_robotstxt"):
+            return None
+        if delay > self.cap:
+            if host not in self.noted and self.cap > 0:
+                self.noted.add(host)
+                note(spider, f"{host}: robots.txt asks for a Crawl-delay of {delay:g} s; waiting "
+                            f"{self.cap:g} s between requests instead (the longest collector waits).")
+            delay = self.cap
+        if delay <= 0:
             return None
         now = time.monotonic()
         start = max(now, self.next_start.get(host, 0.0))
         self.next_start[host] = start + delay
-        if start > now:
-            await maybe_deferred_to_future(deferLater(reactor, start - now, lambda: None))
+        while (left := start - time.monotonic()) > 0:
+            if self._stopping():
+                raise IgnoreRequest("the crawl was stopped before this page")
+            await maybe_deferred_to_future(deferLater(reactor, min(left, self.SLICE), lambda: None))
         return None
+
+    def _stopping(self) -> bool:
+        return not self.crawler.crawling or getattr(self.crawler.spider, "stopping", False)
 
 
 class ConditionalRequestMiddleware(_CrawlerMiddleware):
