@@ -67,6 +67,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.log.append(entry)
         fault = self.server.fault_for(path)
         if fault.get("trap"):
+            if fault["trap"] == "deeper" and not path.endswith("/"):   # as a static server would
+                return self._redirect(entry, path + "/", 301)
             return self._send(entry, 200, trap_page(fault["trap"], path), "text/html; charset=utf-8", head=head)
         if fault.get("binary"):
             return self._send(entry, 200, _noise(path, int(fault["binary"])), "text/html; charset=utf-8", head=head)

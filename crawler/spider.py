@@ -27,6 +27,7 @@ from scrapy.utils.sitemap import Sitemap
 
 from crawler.cited import CitedChecks
 from crawler.records import record
+from crawler.traps import TrapGuard
 from crawler.urls import in_scope, is_alias, normalise, origin_of, path_of, skipped_extension, to_mirror, under
 from extractors.docversion import doc_version
 
@@ -69,6 +70,7 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         self.requested = 0
         self.limit_hit = False
         self.crawl_delays: dict[str, float] = {}
+        self.traps = TrapGuard(source)        # link-trap limits (crawler.traps)
 
     @classmethod
     def from_crawler(cls, crawler, *args: Any, **kwargs: Any):
@@ -131,6 +133,7 @@ class DocsSpider(CitedChecks, scrapy.Spider):
     def page(self, url: str, *, from_sitemap: bool = False) -> Iterator[scrapy.Request | dict]:
         """A request for a page (once per run), or its verdict when it is not to be fetched."""
         identity = normalise(url)
+        identity = self.traps.link(identity) if identity else None   # no query unless kept (crawler.traps)
         if identity is None:
             return
         if is_alias(url, identity) and in_scope(identity, self.allow, self.deny):   # /x/index.html is /x
@@ -149,6 +152,9 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         if ext:
             yield verdict(identity, "skipped", reason=f"not HTML (.{ext})")
             return
+        if too_deep := self.traps.too_deep(identity):
+            yield verdict(identity, "skipped", reason=too_deep, trap=True)
+            return
         if self.requested >= self.max_pages:
             self.limit_hit = True
             yield verdict(identity, "skipped", reason=f"page limit ({self.max_pages}) reached")
@@ -157,7 +163,8 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         known = self.known.get(identity) or {}
         # Ask where the last crawl ended (e.g. /x/ after a 301 from /x): one round trip, not two.
         final = known.get("final_url")
-        target = final if final and normalise(final) == identity else normalise(url, keep_index=True)
+        target = final if final and normalise(final) == identity else \
+            self.traps.link(normalise(url, keep_index=True))
         yield scrapy.Request(target, callback=self.parse, errback=self.failed, dont_filter=True,
                              meta={"page": identity})
 
@@ -195,6 +202,9 @@ class DocsSpider(CitedChecks, scrapy.Spider):
                 yield verdict(page, "failed", http_status=status, final_url=final_url,
                               reason=f"not a text page ({len(response.body)} bytes of binary data served as "
                                      f"{ctype or 'HTML'})")
+                return
+            if trap := self.traps.similar(page, body):   # one of endless near-identical pages
+                yield verdict(page, "skipped", http_status=status, reason=trap, trap=True)
                 return
             if body is not response.body:   # re-encoded (charset named only in the header): read as stored
                 response = response.replace(body=body, encoding="utf-8")
@@ -245,6 +255,9 @@ class DocsSpider(CitedChecks, scrapy.Spider):
             yield verdict(page, "failed", http_status=304, reason="304 but no stored copy to reuse")
             return
         yield from self.observe_cited(page, response, normalise(final_url) if final_url else None, body)
+        if trap := self.traps.similar(page, body):
+            yield verdict(page, "skipped", http_status=304, reason=trap, trap=True)
+            return
         yield verdict(page, "not_modified", http_status=304, sha256=known["sha256"],
                       final_url=final_url or known.get("final_url"),
                       etag=_header(response, b"ETag") or known.get("etag"),

@@ -39,7 +39,9 @@ def make_site(root: Path, pages: dict[str, str] | None = None, n: int = len(TOPI
     files = {"/": page_html("Docs home", "Welcome to the documentation for data science pipelines.", paths)}
     for i, path in enumerate(paths):
         title, body = TOPICS[i % len(TOPICS)]
-        files[path] = page_html(f"{title} {i}", body, ["/"] + paths, anchor=f"s{i}")
+        # A word per page, not only a number: pages that differ only in their digits are what a
+        # link trap generates (crawler.traps), and a site of 120 such pages would be one.
+        files[path] = page_html(f"{title} {i} ({_letters(i)})", body, ["/"] + paths, anchor=f"s{i}")
     files.update(pages or {})
     for path, html in files.items():
         target = root / path.strip("/") / "index.html" if path != "/" else root / "index.html"
@@ -50,6 +52,15 @@ def make_site(root: Path, pages: dict[str, str] | None = None, n: int = len(TOPI
         '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
         + "".join(f"<url><loc>__ORIGIN__{p}</loc></url>" for p in files) + "</urlset>\n", encoding="utf-8")
     return [p for p in files if p != "/"]
+
+
+def _letters(i: int) -> str:
+    out = ""
+    while True:
+        out = "abcdefghijklmnopqrstuvwxyz"[i % 26] + out
+        i = i // 26 - 1
+        if i < 0:
+            return out
 
 
 def write_robots(root: Path, disallow: list[str] = ()) -> None:

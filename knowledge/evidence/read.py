@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from knowledge.errors import UsageError
 from knowledge.evidence.model import Evidence
 from knowledge.evidence.rules import rules_key, run_source
-from knowledge.store import Store
+from knowledge.store import TRAP_REASON, Store
 
 
 CONTENT_OUTCOMES = ("fetched", "not_modified")          # the run read the page itself
@@ -40,7 +40,8 @@ def run_pages(store: Store, run_id: int) -> list[PageState]:
     a page skipped (size cap, page limit), blocked by robots.txt, redirected off the site, or
     answering 404/410 for the first time ("possibly gone"). A page that answers 404/410 on two
     consecutive crawls (failed fetches in between say nothing) is gone; a page with no verdict at
-    all in the run (no longer linked) is not part of it.
+    all in the run (no longer linked) is not part of it, nor is a link trap (a 'skipped' verdict
+    whose reason starts with TRAP_REASON: endless generated pages are never evidence).
     """
     run = store.get_run(run_id)
     if run is None:
@@ -48,7 +49,7 @@ def run_pages(store: Store, run_id: int) -> list[PageState]:
     tool = run["tool"]
     pages = []
     for r in store.conn.execute(
-            "SELECT url, path, outcome, sha256, fetched_at FROM fetches WHERE run_id = ? AND "
+            "SELECT url, path, outcome, sha256, fetched_at, reason FROM fetches WHERE run_id = ? AND "
             "(sha256 IS NOT NULL OR outcome IN (?, ?, ?, 'gone')) ORDER BY path, url",
             (run_id, *CARRIED_OUTCOMES)):
         if r["outcome"] in CONTENT_OUTCOMES:
@@ -56,6 +57,8 @@ def run_pages(store: Store, run_id: int) -> list[PageState]:
             continue
         if r["outcome"] == "gone" and gone_before(store, tool, r["path"], run_id):
             continue
+        if r["outcome"] == "skipped" and (r["reason"] or "").startswith(TRAP_REASON):
+            continue        # a link trap (crawler.traps): crawl health, never evidence
         last = last_good_fetch(store, tool, r["path"], run_id)
         sha = r["sha256"] or (last["sha256"] if last else None)
         if sha is None:     # never read successfully: nothing to keep
