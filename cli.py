@@ -114,9 +114,16 @@ def _errors_to_exit_codes(func: Callable) -> Callable:
             _quiet_broken_pipe()
             raise typer.Exit(code=EXIT_BROKEN_PIPE) from None
         except sqlite3.DatabaseError as exc:
-            from knowledge.store import default_db_path
+            from knowledge.store import default_db_path, write_failure
 
             path = kwargs.get("db") or default_db_path()
+            if write_failure(exc):   # disk full, I/O error, read-only: say so in plain words
+                from knowledge.store import explain
+
+                failure = explain(path, exc)
+                err.print(Text.assemble(("Error: ", "bold red"), safe(failure.message)), soft_wrap=True)
+                err.print(safe(failure.hint), markup=False, soft_wrap=True)
+                raise typer.Exit(code=EXIT_FAILED) from None
             err.print(f"Error: the knowledge store {path} failed: {exc}.", markup=False)
             err.print("If the file is damaged, move it aside and crawl again (or pass --db PATH to another "
                       "store).", markup=False)
@@ -144,13 +151,31 @@ def command(typer_app: typer.Typer = app, *args, **kwargs):
     return decorator
 
 
+# ----------------------------------------------------------------------------- paths
+def _absolute(value: Optional[Path]) -> Optional[Path]:
+    """A relative path means the user's working directory: made absolute here, once, before a
+    library or the crawler subprocess (which runs in another directory) sees it."""
+    return None if value is None else Path(os.path.abspath(value.expanduser()))
+
+
+@app.callback()
+def _resolve_environment() -> None:
+    from knowledge.store import ENV_VAR
+
+    if os.environ.get(ENV_VAR):   # what every later default_db_path() (and any subprocess) reads
+        os.environ[ENV_VAR] = str(_absolute(Path(os.environ[ENV_VAR])))
+
+
 # ----------------------------------------------------------------------------- shared options
-DbOpt = Annotated[Optional[Path], typer.Option(
-    "--db", help="Knowledge store (SQLite file). Default: $COLLECTOR_DB, else collector.sqlite in your "
-                 "user data folder.", show_default=False)]
-SourcesOpt = Annotated[Optional[Path], typer.Option(
-    "--sources", help="Your own sources file (TOML, same format as the built-in one) to add tools or "
-                      "follow a site that moved.", show_default=False)]
+_DB_HELP = "Knowledge store (SQLite file). Default: $COLLECTOR_DB, else collector.sqlite in your user data folder."
+_SOURCES_HELP = ("Your own sources file (TOML, same format as the built-in one) to add tools or follow a site "
+                 "that moved.")
+DbOpt = Annotated[Optional[Path], typer.Option("--db", help=_DB_HELP, show_default=False, callback=_absolute)]
+SourcesOpt = Annotated[Optional[Path], typer.Option("--sources", help=_SOURCES_HELP, show_default=False,
+                                                    callback=_absolute)]
+# `collector schedule` writes paths into a job file: kept as typed (relative = the job's folder in CI).
+AsTypedDbOpt = Annotated[Optional[Path], typer.Option("--db", help=_DB_HELP, show_default=False)]
+AsTypedSourcesOpt = Annotated[Optional[Path], typer.Option("--sources", help=_SOURCES_HELP, show_default=False)]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print data as JSON for scripts.")]
 
 
@@ -166,8 +191,8 @@ def print_table(title: str | None, columns: list[str], rows: list[list], *, cons
     table = Table(title=title, show_lines=False, header_style="bold")
     for c in columns:
         table.add_column(c, overflow="fold", no_wrap=c in WHOLE_COLUMNS)
-    for r in rows:
-        table.add_row(*[safe("" if v is None else v) for v in r])
+    for r in rows:   # cells hold scraped text: Text, so a "[link=...]" in a heading id stays text
+        table.add_row(*[Text(safe("" if v is None else v)) for v in r])
     console.print(table)
 
 
@@ -257,6 +282,8 @@ def _crawl_progress():
             info = f"{done} pages" + "".join(f", {n} {k.replace('_', ' ')}" for k, n in sorted(c.items())
                                              if k not in ("fetched", "not_modified"))
             bar.update(tasks[tool], advance=1, info=info)
+        elif kind == "note":   # e.g. a capped Crawl-delay: worth knowing, not a failure
+            bar.console.print(Text.assemble(("Note: ", "yellow"), safe(f"{tool}: {event.get('message')}")))
         elif kind == "end" and tool in tasks:
             bar.update(tasks[tool], total=1, completed=1, info=f"{event['status']}")
         elif kind == "evidence":
@@ -305,17 +332,16 @@ def crawl_cmd(
             [r["tool"], str(r["run"]), r["status"]] + [str(r["stats"].get(k, 0)) for k in (
                 "fetched", "not_modified", "new", "changed", "unchanged", "failed", "gone", "skipped")]
             + [str(r["stats"].get("seconds", ""))] for r in runs])
-    for r in runs:
+    for r in runs:   # notes and messages quote URLs and server answers: Text, never markup
         for note in r.get("notes") or ():
             err.print(f"Note: {safe(r['tool'])}: {safe(note, keep_newlines=False)}", markup=False, highlight=False)
         if r["status"] != "complete" and r["message"]:
-            level = "[bold red]Error:[/]" if r["status"] in ("failed", "interrupted") else "[yellow]Note:[/]"
-            err.print(f"{level} {safe(r['tool'])}: {safe(r['message'], keep_newlines=False)}", markup=True,
-                      highlight=False)
+            level = ("Error: ", "bold red") if r["status"] in ("failed", "interrupted") else ("Note: ", "yellow")
+            err.print(Text.assemble(level, safe(f"{r['tool']}: {r['message']}", keep_newlines=False)))
     if result.get("evidence_error"):
-        err.print(f"[bold red]Error:[/] the crawl is saved, but building its evidence failed "
-                  f"({safe(result['evidence_error'], keep_newlines=False)}). Run `collector evidence TOOL` to retry.",
-                  markup=True, highlight=False)
+        err.print(Text.assemble(("Error: ", "bold red"), "the crawl is saved, but building its evidence failed (",
+                                safe(result["evidence_error"], keep_newlines=False),
+                                "). Run `collector evidence TOOL` to retry."))
     if result.get("evidence_error") or any(r["status"] in ("failed", "interrupted") for r in runs):
         raise typer.Exit(code=EXIT_FAILED)
 
@@ -584,6 +610,7 @@ def diff_cmd(
 
         raise UsageError("--stat and --full ask for opposite things.", "Use one of them (or neither, for the digest).")
     store = _open_store(db)
+    store.check_integrity("the diff")      # flags saved from a damaged store would be wrong
     result = run_diff(store, tools=tool, criteria=criterion, from_run=from_run, to_run=to_run,
                       include_reviewed=show_all, fair=fair, progress=progress)
     for note in result.notes:
@@ -848,14 +875,15 @@ def review_history_cmd(
 def demo_cmd(
     db: Annotated[Optional[Path], typer.Option(
         "--db", help="Keep the demo's knowledge store in this (new) file. Default: a throwaway store in a "
-                     "temp folder, removed afterwards.", show_default=False)] = None,
+                     "temp folder, removed afterwards.", show_default=False, callback=_absolute)] = None,
     keep: Annotated[bool, typer.Option(
         "--keep", help="Keep the throwaway store and print its path, to try `collector review` on it.")] = False,
     fmt: Annotated[Optional[str], typer.Option(
         "--format", "-f", help="Report format: md (Markdown) or html. Default: from the -o file's "
                                "extension, else md.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
+        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False,
+        callback=_absolute)] = None,
 ) -> None:
     """Try collector offline in a minute: crawl two versions of bundled sample sites (Metaflow, DVC,
     MLflow) on this computer, diff them and print the comparison report. No internet needed."""
@@ -886,7 +914,7 @@ def demo_cmd(
 def schedule_cmd(
     target: Annotated[str, typer.Argument(help="Where to run it: cron, systemd, gitlab-ci or github-actions.",
                                           metavar="TARGET")],
-    db: DbOpt = None,
+    db: AsTypedDbOpt = None,
     report: Annotated[Optional[Path], typer.Option(
         "--report", help="Report file each run writes. Default: report.html next to the store "
                          "(in CI: report.html in the job folder).", show_default=False)] = None,
@@ -900,7 +928,7 @@ def schedule_cmd(
         "--install", help="What the CI job installs with pip: the git+https URL of the repository you keep "
                           "collector in, or . when the job runs in a checkout of collector. Default: a "
                           "placeholder to edit.", metavar="SPEC", show_default=False)] = None,
-    sources: SourcesOpt = None,
+    sources: AsTypedSourcesOpt = None,
 ) -> None:
     """Print ready-to-use configuration for the weekly crawl -> diff -> report run.
 
@@ -926,7 +954,8 @@ def report_cmd(
                                "(the matrix as data, one row per tool x criterion). Default: from the -o "
                                "file's extension, else md.", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False)] = None,
+        "--output", "-o", help="Write the report to this file instead of printing it.", show_default=False,
+        callback=_absolute)] = None,
     tool: Annotated[Optional[list[str]], typer.Option(
         "--tool", help="Only this tool (repeat for several). Default: every tool.", show_default=False)] = None,
     as_of: Annotated[Optional[str], typer.Option(

@@ -1,8 +1,10 @@
 """Scraped text is data, not terminal commands.
 
 Everything printed from a crawled page goes through `safe()` first: ANSI escape sequences
-(CSI, OSC, ...) and C0/C1 control characters are removed, so a hostile page cannot move the
-cursor, retitle the terminal, or hide text from the reviewer.
+(CSI, OSC, ...), C0/C1 control characters and bidi controls are removed, so a hostile page cannot
+move the cursor, retitle the terminal, or hide text from the reviewer. `safe()` does not make text
+inert for Rich: print scraped text as `rich.text.Text` (or with markup=False), never inside a
+markup string, or "[link=...]" in a heading becomes a terminal hyperlink.
 """
 from __future__ import annotations
 
@@ -12,8 +14,9 @@ import re
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[ -/]*[0-~])")
 # C0 controls except tab/newline, DEL, C1 controls (incl. the 8-bit CSI \x9b).
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# Unicode bidi overrides/isolates can visually reorder text in a terminal (Trojan Source).
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# Unicode bidi overrides/isolates and marks (LRM, RLM, ALM) can visually reorder text in a
+# terminal (Trojan Source).
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 
 
 def safe(text: object, *, keep_newlines: bool = True) -> str:

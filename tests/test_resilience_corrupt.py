@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -94,3 +95,47 @@ def test_damage_deep_inside_the_file_names_the_store(tmp_path, real_db):
     result = CliRunner().invoke(cli.app, ["evidence", TOOL, "--db", str(db)])
     assert result.exit_code == 3 and "Traceback" not in result.output
     assert "".join(str(db).split()) in "".join(result.output.split()), result.output
+
+
+def _damaged_in_the_middle(path, real: bytes) -> None:
+    """Random bytes over three pages in the middle of the file (as a bad disk or copy would write):
+    the header is fine and the store opens; only SQLite's quick_check sees the damage."""
+    import random
+
+    rng = random.Random(9)
+    page = int.from_bytes(real[16:18], "big")
+    pages = len(real) // page
+    for start in range(pages // 2, pages - 3):
+        data = bytearray(real)
+        data[start * page:(start + 3) * page] = rng.randbytes(3 * page)
+        path.write_bytes(bytes(data))
+        conn = sqlite3.connect(path)
+        try:
+            damaged = conn.execute("PRAGMA quick_check").fetchone()[0] != "ok"
+            opens = conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+        except sqlite3.DatabaseError:
+            damaged, opens = True, False
+        finally:
+            conn.close()
+        for suffix in ("-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if damaged and opens:
+            return
+    raise AssertionError("found no place to damage the store quietly")
+
+
+@pytest.mark.parametrize("command", [["crawl", TOOL, "--base-url", f"{TOOL}=http://127.0.0.1:9"], ["diff"]],
+                         ids=["crawl", "diff"])
+def test_quietly_damaged_store_is_refused_before_writing(tmp_path, real_db, command):
+    """Item 3: damage that opens fine (random bytes mid-file) is caught by PRAGMA quick_check before
+    a crawl writes pages or a diff saves flags: exit 1, the file named, what to do, nothing written."""
+    db = tmp_path / "collector.sqlite"
+    _damaged_in_the_middle(db, real_db)
+    before = db.read_bytes()
+    result = CliRunner().invoke(cli.app, [*command, "--db", str(db)])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "Internal error" not in result.output
+    assert "".join(str(db).split()) in "".join(result.output.split())
+    assert "is damaged" in flat and "quick_check" in flat and ".recover" in flat, flat
+    assert db.read_bytes() == before, "nothing was written into the damaged store"
