@@ -128,13 +128,13 @@ def _damaged_in_the_middle(path, real: bytes) -> None:
                          ids=["crawl", "diff"])
 def test_quietly_damaged_store_is_refused_before_writing(tmp_path, real_db, command):
     """Item 3: damage that opens fine (random bytes mid-file) is caught by PRAGMA quick_check before
-    a crawl writes pages or a diff saves flags: exit 1, the file named, what to do, nothing written."""
+    a crawl writes pages or a diff saves flags: exit 3, the file named, what to do, nothing written."""
     db = tmp_path / "collector.sqlite"
     _damaged_in_the_middle(db, real_db)
     before = db.read_bytes()
     result = CliRunner().invoke(cli.app, [*command, "--db", str(db)])
     flat = " ".join(result.output.split())
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3, result.output   # failed (cli.EXIT_FAILED)
     assert "Traceback" not in result.output and "Internal error" not in result.output
     assert "".join(str(db).split()) in "".join(result.output.split())
     assert "is damaged" in flat and "quick_check" in flat and ".recover" in flat, flat

@@ -62,7 +62,7 @@ def _flat(text: str) -> str:
 
 
 def _check_nothing_lost(site, db: Path, crawl_result: subprocess.CompletedProcess, *, started: bool = True) -> None:
-    assert crawl_result.returncode == 1, crawl_result.stderr
+    assert crawl_result.returncode == 3, crawl_result.stderr   # failed (cli.EXIT_FAILED)
     assert "disk full" in _flat(crawl_result.stderr), crawl_result.stderr
     assert "Traceback" not in crawl_result.stderr and "Internal error" not in crawl_result.stderr
     runs = json.loads(_collector(["runs", "--json", "--db", str(db)]).stdout)

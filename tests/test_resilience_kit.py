@@ -182,6 +182,7 @@ def views(db: Path, tool: str = TOOL) -> dict:
         "facts": sorted((f["criterion"], f["category"], f["value"], len(f["citations"])) for f in facts),
         "report": cells,
         "diff_flags": sorted((f["id"], f["summary"]) for f in diff_out["flags"]),
+        "diff_cells": {f["criterion"]: f["summary"] for f in diff_out["flags"]},
         "diff_removed": sorted(r["url"] for f in diff_out["flags"] for r in f["removed"]),
         "review": sorted((f["id"], f["status"], f["summary"]) for f in review),
         "review_terms": {fid: sorted(s["terms"].items()) for fid, s in shown.items()},

@@ -39,7 +39,7 @@ class Source:
     variant_of: str = ""           # on a source made for a variant shown separately: the main tool
     keep_query: bool = False       # link traps (crawler.traps): follow links with query strings as such
     max_depth: int = 12            # ... no deeper than this many path segments
-    max_similar: int = 10          # ... and at most this many pages that differ only in their numbers
+    max_similar: int = 50          # ... and at most this many pages that differ only in their numbers
     origin: str | None = None      # set by --base-url: the mirror all URLs were rewritten to
     # set by --base-url: the real site's origins the mirror stands for, and its scope there (a URL
     # of the real site moves onto the mirror only when it is in that scope)
