@@ -65,7 +65,7 @@ TOOLS = ("metaflow", "dvc", "mlflow")
 PLACEHOLDER_PORTS = {"metaflow": 8001, "dvc": 8002, "mlflow": 8003}   # bases written in robots/sitemap
 FAULT_KINDS = ("status500", "status503", "reset", "truncate", "slow", "binary", "charset", "gone_once")
 DISK_FULL_CRAWL = 5          # which crawl runs out of disk (1-based; needs --crawls >= 5)
-MAYBE = re.compile(r"; \?\d+ possibly removed$")   # a page answering 404 once, in a flag's summary
+MAYBE = re.compile(r"\?\d+ possibly removed")    # a page answering 404 once, in a flag's summary
 
 
 # ----------------------------------------------------------------------------- corpus
@@ -224,6 +224,12 @@ def counts(store: Store, run_id: int, only: set[str] | None = None, exclude: fro
     return {"passages": passages, "pairs": dict(pairs), "facts": len(facts)}
 
 
+def without_maybe(summary: str) -> str:
+    """A flag summary without its "?N possibly removed" count ("a, ?1 possibly removed; b" -> "a; b")."""
+    parts = [", ".join(i for i in part.split(", ") if not MAYBE.fullmatch(i)) for part in summary.split("; ")]
+    return "; ".join(p for p in parts if p)
+
+
 def _p(path: str) -> str:
     return path.rstrip("/") or "/"
 
@@ -335,7 +341,7 @@ def main() -> int:
                                                                  counts(store, run_id, mine, exclude=skip))
                 # Metaflow's docs did not change between the snapshots: whatever the faults, the diff
                 # shows the flags it showed after the first crawl (contradictions of the study).
-                entry["metaflow_flags"] = {f.criterion: MAYBE.sub("", f.summary)
+                entry["metaflow_flags"] = {f.criterion: without_maybe(f.summary)
                                            for f in run_diff(store, ["metaflow"]).flags}
             entry["quick_check"] = quick_check_ms(db)
             history.append(entry)

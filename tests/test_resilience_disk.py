@@ -4,7 +4,7 @@ The disk fills in the middle of a crawl. The run must end failed (or interrupted
 in plain words, the previous crawl stays the current evidence in every view, and no diff ever
 sees the pages that were not saved. Two ways to fill it, both with the real `collector` command
 and its crawler subprocess:
-  - a real 4 MB filesystem (tmpfs), where the machine lets the test mount one (root on Linux);
+  - a real 8 MB filesystem (tmpfs), where the machine lets the test mount one (root on Linux);
   - everywhere: SQLite's own page limit (`PRAGMA max_page_count`) set on every connection to the
     store by a sitecustomize module on PYTHONPATH; SQLite then answers exactly as on a full disk
     ("database or disk is full").
@@ -100,12 +100,12 @@ def test_disk_fills_during_a_crawl_sqlite_page_limit(site, tmp_path):
 
 @pytest.fixture
 def small_disk(tmp_path):
-    """A 4 MB tmpfs mounted for this test (Linux, as root), else the test is skipped."""
+    """An 8 MB tmpfs mounted for this test (Linux, as root), else the test is skipped."""
     mount = tmp_path / "disk"
     mount.mkdir()
     if not sys.platform.startswith("linux") or shutil.which("mount") is None:
         pytest.skip("needs Linux mount")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True)
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small filesystem here: {done.stderr.decode(errors='replace').strip()}")
     try:

@@ -187,3 +187,15 @@ def views(db: Path, tool: str = TOOL) -> dict:
         "review": sorted((f["id"], f["status"], f["summary"]) for f in review),
         "review_terms": {fid: sorted(s["terms"].items()) for fid, s in shown.items()},
     }
+
+
+def without_possibly_removed(summary: str) -> str:
+    """A flag summary without its "?N possibly removed" count (a page answering 404 once adds it)."""
+    import re
+
+    parts = []
+    for part in summary.split("; "):
+        items = [i for i in part.split(", ") if not re.fullmatch(r"\?\d+ possibly removed", i)]
+        if items:
+            parts.append(", ".join(items))
+    return "; ".join(parts)

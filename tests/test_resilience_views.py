@@ -12,13 +12,11 @@ compares every view with the reference.
 """
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from crawler.localserver import serve
 from test_resilience_kit import (FAST, TOOL, copy_store, crawl, fetch_rows, make_site, page_html, views,
-                                 write_robots)
+                                 without_possibly_removed, write_robots)
 
 PAGE = "/p3"
 # Non-ASCII text, so a wrong decoding shows: umlauts, sharp s, curly quotes, an em dash.
@@ -75,7 +73,7 @@ def _same_views_after(site, db, outcome: str, reason: str = "", settings: dict |
     if maybe:
         assert set(after["diff_cells"]) == set(site["views"]["diff_cells"])
         for cell, summary in after["diff_cells"].items():
-            assert re.sub(r"; \?\d+ possibly removed$", "", summary) == site["views"]["diff_cells"][cell], summary
+            assert without_possibly_removed(summary) == site["views"]["diff_cells"][cell], summary
     return run
 
 
