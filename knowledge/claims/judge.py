@@ -346,10 +346,11 @@ def _limit(a: Assertion, docs: ToolDocs) -> AssertionResult:
         refs = [docs.passages[i].ref(s, 0.5) for i, s in stated[a.value]]
         return _result(a, "supported", 0.8, f"the docs still say {a.value}", refs, docs)
     refs = [docs.passages[i].ref(s, 1.0) for hits in other.values() for i, s in hits]
-    n, (i0, s0) = next(iter(other.items()))[0], next(iter(other.values()))[0]
+    first_sentence = next(iter(other.values()))[0][1]
     strength = 0.5 if a.value in stated else 0.85
     return _result(a, "contradicted", strength,
-                   f"the docs now say {', '.join(sorted(other))} (the study: {a.value}): \"{_clip(s0)}\"", refs, docs)
+                   f"the docs now say {', '.join(sorted(other))} (the study: {a.value}): \"{_clip(first_sentence)}\"", refs,
+                   docs)
 
 
 def _list(a: Assertion, docs: ToolDocs) -> AssertionResult:
