@@ -17,7 +17,6 @@ from importlib import resources
 
 from knowledge.claims.judge import ToolDocs, judge_cell
 from knowledge.claims.model import CellVerdict
-from knowledge.domain.baseline import baseline_for
 from knowledge.domain.checklist import criterion_ids
 from knowledge.evidence.rules import rules_key, run_source
 from knowledge.store import Store, utcnow
@@ -82,6 +81,7 @@ def run_verdicts(store: Store, run, docs_for=None) -> dict[str, CellVerdict]:
 
 def judge_run(store: Store, run, docs_for=None) -> dict[str, CellVerdict]:
     from knowledge.claims.check import tool_docs
+    from knowledge.domain.baseline import baseline_for   # read at call time: tests swap the study
 
     tool = run["tool"]
     claims = {c: baseline_for(tool, c) for c in criterion_ids()}

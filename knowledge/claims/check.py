@@ -12,7 +12,7 @@ from knowledge.claims.cache import run_verdicts
 from knowledge.claims.judge import CitedPage, DocPassage, ToolDocs, path_key
 from knowledge.claims.model import CellVerdict, rank_cells
 from knowledge.domain.checklist import check_criteria
-from knowledge.errors import CollectorError, unknown_name
+from knowledge.errors import CollectorError
 from knowledge.evidence.read import run_evidence, run_pages, run_passages, runs_as_of
 from knowledge.store import Store
 
@@ -53,7 +53,7 @@ def check_claims(store: Store, tools: list[str] | None = None, criteria: list[st
 
 
 def _tools(store: Store, tools: list[str] | None) -> list[str]:
-    from knowledge.domain.sources import load_sources
+    from knowledge.domain.sources import check_tool_names, load_sources
 
     crawled = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
     sources = load_sources()
@@ -61,13 +61,7 @@ def _tools(store: Store, tools: list[str] | None) -> list[str]:
     if not tools:   # doc variants (metaflow-r) have no claims of their own: named explicitly only
         variants = {t for t, s in sources.items() if s.variant_of}
         return [t for t in known if t in crawled and t not in variants] or [t for t in known if t not in variants]
-    out = []
-    for t in tools:
-        name = t.strip().lower()
-        if name not in known:
-            raise unknown_name("tool", t, known)
-        out.append(name)
-    return list(dict.fromkeys(out))
+    return check_tool_names(tools, known)
 
 
 def variant_runs(store: Store, run) -> list:

@@ -76,7 +76,7 @@ from knowledge.diff.weigh import STATUS_CUES
 from knowledge.diff.weigh import cues as _cues
 from knowledge.diff.weigh import importance, is_reference
 from knowledge.domain.checklist import check_criteria, criterion_ids
-from knowledge.errors import UsageError, unknown_name
+from knowledge.errors import UsageError
 from knowledge.evidence.build import build_evidence
 from knowledge.evidence.model import Evidence
 from knowledge.evidence.read import PageState, gone_before, last_good_fetch, run_evidence, run_pages, run_passages
@@ -261,19 +261,12 @@ def flag_id(tool: str, criterion: str, from_state: str | None, to_state: str, cl
 
 # --------------------------------------------------------------------------- selection
 def _check_tools(store: Store, tools: list[str] | None) -> list[str]:
-    from knowledge.domain.sources import load_sources
+    from knowledge.domain.sources import check_tool_names, load_sources
 
     in_store = [r[0] for r in store.conn.execute("SELECT DISTINCT tool FROM runs ORDER BY tool")]
-    known = list(dict.fromkeys(list(load_sources()) + in_store))
     if not tools:
         return in_store
-    out = []
-    for t in tools:
-        name = t.strip().lower()
-        if name not in known:
-            raise unknown_name("tool", t, known)
-        out.append(name)
-    return list(dict.fromkeys(out))
+    return check_tool_names(tools, list(dict.fromkeys(list(load_sources()) + in_store)))
 
 
 def _comparable_runs(store: Store, tool: str) -> list:

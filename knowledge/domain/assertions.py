@@ -123,7 +123,7 @@ def _parse_one(entry, where: str, tool: str, criterion: str) -> Assertion:
     terms = _strings(entry, "terms", where)
     for t in terms + _strings(entry, "context", where) + _strings(entry, "except_context", where):
         _check_term(t, where)
-    facts = _facts(entry.get("facts", {}), where)
+    facts = parse_facts(entry.get("facts", {}), where)
     items = _strings(entry, "items", where)
     items_context = entry.get("items_context", "")
     pattern, value = entry.get("pattern", ""), entry.get("value", "")
@@ -175,7 +175,8 @@ def _check_term(term: str, where: str) -> None:
             raise UsageError(f"{where}: bad regular expression {term!r}: {exc}.") from None
 
 
-def _facts(value, where: str) -> dict[str, tuple[str, ...]]:
+def parse_facts(value, where: str) -> dict[str, tuple[str, ...]]:
+    """{category = [value ids]} checked against the shared fact vocabulary (claims and assertions)."""
     if not isinstance(value, dict):
         raise UsageError(f"{where}: facts must be a table of category = [value ids].")
     out: dict[str, tuple[str, ...]] = {}

@@ -12,8 +12,8 @@ from importlib import resources
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from extractors.facts import FACT_VOCABULARY
-from knowledge.domain.assertions import Assertion, parse_assertions
+from extractors.facts import FACT_VOCABULARY  # noqa: F401  (the vocabulary, as callers of the baseline read it)
+from knowledge.domain.assertions import Assertion, parse_assertions, parse_facts
 from knowledge.errors import UsageError
 
 STATUSES = ("stated", "to_be_tested", "work_in_progress", "not_found")
@@ -135,7 +135,7 @@ def _parse_claim(entry: dict, where: str, tools: list[str], criteria: list[str])
     label = f"{where} ({tool} x {criterion})"
     return BaselineClaim(tool=tool, criterion=criterion, claim=entry["claim"].strip(),
                          citations=_urls(entry.get("citations", []), label),
-                         status=status, facts=_facts(entry.get("facts", {}), label),
+                         status=status, facts=parse_facts(entry.get("facts", {}), label),
                          assertions=parse_assertions(entry.get("assertion"), label, tool, criterion))
 
 
@@ -147,26 +147,6 @@ def _urls(value, where: str) -> tuple[str, ...]:
         if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
             raise UsageError(f"{where}: citation {url!r} is not an http(s) URL.")
     return tuple(value)
-
-
-def _facts(value, where: str) -> dict[str, tuple[str, ...]]:
-    if not isinstance(value, dict):
-        raise UsageError(f"{where}: facts must be a table of category = [value ids].")
-    out: dict[str, tuple[str, ...]] = {}
-    for category, values in value.items():
-        if category not in FACT_VOCABULARY:
-            raise UsageError(f"{where}: unknown fact category '{category}'.",
-                             f"Valid categories: {', '.join(FACT_VOCABULARY)}.")
-        if isinstance(values, str):
-            values = [values]
-        if not isinstance(values, list):
-            raise UsageError(f"{where}: facts.{category} must be a list of value ids.")
-        bad = [v for v in values if v not in FACT_VOCABULARY[category]]
-        if bad:
-            raise UsageError(f"{where}: unknown {category} value(s) {', '.join(map(repr, bad))}.",
-                             f"Valid {category} values: {', '.join(FACT_VOCABULARY[category])}.")
-        out[category] = tuple(dict.fromkeys(values))
-    return out
 
 
 def _parse_tool(tool: str, entry, where: str, tools: list[str]) -> ToolSummary:

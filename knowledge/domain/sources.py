@@ -324,3 +324,15 @@ def select_sources(sources: dict[str, Source], tools: list[str] | None,
         if n not in overrides and sources[n].variant_of in overrides:
             overrides[n] = overrides[sources[n].variant_of]
     return [sources[n].with_origin(overrides[n]) if n in overrides else sources[n] for n in names]
+
+
+def check_tool_names(names: list[str], known: list[str]) -> list[str]:
+    """Tool names as typed -> normalised and de-duplicated, in order; an unknown one is a
+    UsageError that lists the known tools (every command that takes --tool checks them this way)."""
+    out = []
+    for t in names:
+        name = t.strip().lower()
+        if name not in known:
+            raise unknown_name("tool", t, known)
+        out.append(name)
+    return list(dict.fromkeys(out))

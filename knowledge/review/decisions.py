@@ -95,16 +95,9 @@ def known_tools(store: Store) -> list[str]:
 
 
 def check_tools(store: Store, tools: list[str] | None) -> list[str] | None:
-    if not tools:
-        return None
-    valid = known_tools(store)
-    out = []
-    for t in tools:
-        name = t.strip().lower()
-        if name not in valid:
-            raise unknown_name("tool", t, valid)
-        out.append(name)
-    return out
+    from knowledge.domain.sources import check_tool_names
+
+    return check_tool_names(tools, known_tools(store)) if tools else None
 
 
 def check_criteria(criteria: list[str] | None) -> list[str] | None:
