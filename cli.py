@@ -650,9 +650,6 @@ def _show(lines: list[str]) -> None:
 
 
 # ----------------------------------------------------------------------------- claims
-_VERDICT_STYLE = {"stale": "bold red", "extended": "yellow", "holds": "green", "no-claim": "dim"}
-
-
 @command(name="claims")
 def claims_cmd(
     tools: Annotated[Optional[list[str]], typer.Argument(
@@ -682,22 +679,17 @@ def claims_cmd(
         err.print(safe(note), markup=False)
     if json_out:
         return print_json([c.to_dict() for c in result.cells])
-    counts = {v: sum(c.verdict == v for c in result.cells) for v in _VERDICT_STYLE}
+    from knowledge.claims.render import cell_blocks, summary_table
+
+    counts = {v: sum(c.verdict == v for c in result.cells) for v in ("stale", "extended", "holds", "no-claim")}
     err.print("Judged against " + ", ".join(
         f"{t} run {r['run_id']} ({_when(r['started_at'])})" for t, r in result.runs.items() if r)
         + ": " + ", ".join(f"{n} {v}" for v, n in counts.items() if n) + ".", markup=False)
-    table = Table(header_style="bold", show_lines=full)
-    for col in ("#", "tool", "criterion", "verdict", "why", "top citation"):
-        table.add_column(col, overflow="fold")
-    for c in result.cells:
-        top = c.passages[0] if c.passages else None
-        cite = f"{top.url} ({top.crawled_at[:10]})" if top else ""
-        why = c.deciding
-        if full:
-            why = "\n".join([c.deciding] + [f"[{a.status}] {a.text}: {a.reason}" for a in c.assertions])
-        table.add_row(str(c.rank), safe(c.tool), safe(c.criterion),
-                      Text(c.verdict, style=_VERDICT_STYLE.get(c.verdict, "")), Text(safe(why)), Text(safe(cite)))
-    out.print(table)
+    if full:
+        for line in cell_blocks(result.cells):
+            out.print(line)
+    else:
+        out.print(summary_table(result.cells))
 
 
 # ----------------------------------------------------------------------------- review

@@ -193,3 +193,14 @@ def test_a_verdict_that_changes_without_any_passage_changing_is_a_flag(dvc_store
     assert flag.kind != "contradiction"
     assert flag.payload["claim"]["summary_line"].startswith("no longer contradicts the study: Pipelines are run")
     assert not (flag.added or flag.removed or flag.changed or flag.moved)
+
+
+def test_full_shows_every_statement_with_its_reason_and_a_gone_claim_cites_the_dead_citation(dvc_store):
+    full = runner.invoke(app, ["claims", "dvc", "--criterion", "pipelines", "--full", "--db", str(dvc_store)])
+    assert full.exit_code == 0, full.stderr
+    text = " ".join(full.stdout.split())
+    assert "dvc x pipelines STALE" in text
+    assert "contradicted Pipelines are run with `dvc run`." in text and "supported Pipelines are (re)run" in text
+    assert "study cited https://dvc.org/doc/command-reference/run: now answers 404" in text
+    table = runner.invoke(app, ["claims", "dvc", "--criterion", "pipelines", "--db", str(dvc_store)])
+    assert "the study's citation now answers 404" in " ".join(table.stdout.split())
