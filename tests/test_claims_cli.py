@@ -195,7 +195,10 @@ def test_a_verdict_that_changes_without_any_passage_changing_is_a_flag(dvc_store
     assert not (flag.added or flag.removed or flag.changed or flag.moved)
 
 
-def test_full_shows_every_statement_with_its_reason_and_a_gone_claim_cites_the_dead_citation(dvc_store):
+def test_full_shows_every_statement_with_its_reason_and_a_gone_claim_cites_the_dead_citation(dvc_store, monkeypatch):
+    import cli
+
+    monkeypatch.setattr(cli.out, "_width", 400)   # a wide terminal: table cells do not wrap
     full = runner.invoke(app, ["claims", "dvc", "--criterion", "pipelines", "--full", "--db", str(dvc_store)])
     assert full.exit_code == 0, full.stderr
     text = " ".join(full.stdout.split())
