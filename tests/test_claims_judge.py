@@ -144,3 +144,14 @@ def test_no_mention_is_not_gone_when_the_crawl_left_part_of_the_docs_out():
     gone = docs("Then dvc repro.", cited={url: CitedPage(url, "gone", detail="answers 404")})
     gone.left_out = partial.left_out
     assert judge_cell("dvc", "pipelines", claim(RUN, REPRO), gone).verdict == "stale"
+
+
+def test_a_citation_that_now_redirects_to_a_page_not_mentioning_it_counts_as_lost():
+    url = "https://dvc.org/doc/command-reference/run"
+    cited = {url: CitedPage(url, "redirected", "http://docs.test/p0")}
+    v = judge_cell("dvc", "pipelines", claim(RUN, REPRO), docs("Then dvc repro.", cited=cited))
+    [run] = [a for a in v.assertions if a.key.endswith("dvc-run")]
+    assert run.strength == 0.85 and "now redirects to http://docs.test/p0, which does not mention it" in run.reason
+    # Redirected to a page that still documents it: the statement is supported, nothing lost.
+    kept = judge_cell("dvc", "pipelines", claim(RUN, REPRO), docs("Use dvc run here.", "dvc repro", cited=cited))
+    assert [a.status for a in kept.assertions if a.key.endswith("dvc-run")] == ["supported"]

@@ -60,7 +60,7 @@ class CitedPage:
     """What became of one URL the study cites, in the crawl judged."""
 
     url: str
-    status: str                  # present / section-gone / redirected / gone / not-crawled
+    status: str                  # present / section-gone / redirected / gone / not-crawled (judging adds redirected-away)
     final_url: str = ""
     detail: str = ""
 
@@ -253,7 +253,19 @@ def _strength_of(p: DocPassage, criterion: str, base: float, in_heading: bool = 
 
 
 def _cited_lost(a: Assertion, docs: ToolDocs) -> list[CitedPage]:
-    return [docs.cited[u] for u in a.cited if u in docs.cited and docs.cited[u].lost]
+    """The study's citations for the statement that no longer show it: gone, without the cited
+    section, or redirecting to a page that does not mention it (a redirect to an overview)."""
+    lost = [docs.cited[u] for u in a.cited if u in docs.cited and docs.cited[u].lost]
+    moved = [docs.cited[u] for u in a.cited if u in docs.cited and docs.cited[u].status == "redirected"
+             and docs.cited[u].final_url]
+    if moved and a.terms:
+        mentioning = {path_key(docs.passages[i].url) for i in docs.hits(a.terms)
+                      if find_mentions(docs.passages[i].text, docs.passages[i].heading_path, a.terms, a.context)}
+        for c in moved:
+            if path_key(c.final_url) not in mentioning:
+                lost.append(CitedPage(c.url, "redirected-away", c.final_url,
+                                      f"redirects to {c.final_url}, which does not mention it"))
+    return lost
 
 
 def _terms_label(a: Assertion) -> str:
@@ -456,8 +468,8 @@ def _clip(text: str, limit: int = 160) -> str:
 
 
 def _cited_words(c: CitedPage) -> str:
-    return {"gone": f"{c.url} is gone", "section-gone": f"{c.url} no longer has that section"}.get(
-        c.status, f"{c.url} is {c.status}")
+    return {"gone": f"{c.url} is gone", "section-gone": f"{c.url} no longer has that section",
+            "redirected-away": f"{c.url} now {c.detail}"}.get(c.status, f"{c.url} is {c.status}")
 
 
 def path_key(url: str) -> str:
