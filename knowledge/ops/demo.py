@@ -67,7 +67,7 @@ def run_demo(db: Path | str | None = None, *, keep: bool = False, fmt: str = "md
 def follow_up_commands(db: str) -> list[str]:
     """What to try next on a kept demo store."""
     q = shlex.quote(db)
-    return [f"collector diff --db {q}", f"collector review --db {q}",
+    return [f"collector claims --db {q}", f"collector diff --db {q}", f"collector review --db {q}",
             f"collector report --db {q} -o report.html", f"collector evidence dvc storage --db {q}"]
 
 
@@ -103,9 +103,10 @@ def _loop(db: Path, sites: Path, fmt: str, say: Say, progress) -> dict:
                                  f"({failed[0]['tool']}: {failed[0]['message'] or failed[0]['status']}).",
                                  "Check that nothing blocks connections to 127.0.0.1 (a firewall or proxy "
                                  "setting), then run `collector demo` again.")
-    say("Step 3/4 - comparing this week's evidence with last month's, per tool and criterion. Every changed "
-        "cell becomes one flag for a person to review. A page that failed to load keeps last month's "
-        "content (a crawl-health note, not a removal); a page gone once is only 'possibly gone'.")
+    say("Step 3/4 - comparing this week's evidence with last month's, per tool and criterion, and judging the "
+        "study's claims against it. Every changed cell becomes one flag for a person to review; a claim the "
+        "docs now contradict comes first. A page that failed to load keeps last month's content (a "
+        "crawl-health note, not a removal); a page gone once is only 'possibly gone'.")
     with Store.open(db, create=False) as store:
         diff = run_diff(store, list(DEMO_TOOLS))
         flags = [f.to_dict() for f in diff.flags]
@@ -119,7 +120,8 @@ def _loop(db: Path, sites: Path, fmt: str, say: Say, progress) -> dict:
                 say(f"  crawl health, {tool}: {failed} page(s) failed (last good content kept), "
                     f"{maybe} possibly gone (confirmed only if missing again next week).")
         say(f"Step 4/4 - the comparison report ({fmt}): one row per tool and criterion, with the study's "
-            "claim, today's evidence and citations (URL#section and crawl date), and the open flags.")
+            "claim and its verdict today (stale / extended / holds), today's evidence and citations "
+            "(URL#section and crawl date), and the open flags.")
         text = make_report(store, fmt, list(DEMO_TOOLS))
     return {"runs": runs, "flags": flags, "crawl_health": diff.crawl_health, "report": text}
 
