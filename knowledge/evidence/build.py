@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from itertools import islice
 from typing import Callable, Iterable, Iterator
 
 from knowledge.errors import UsageError
@@ -82,7 +84,30 @@ def _map_extract(jobs: Iterator[tuple[bytes, str, dict]], n: int) -> Iterator[tu
     # fork: workers inherit the loaded tagger (no second spaCy start-up per worker)
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
                              initializer=_worker_init) as pool:
-        yield from pool.map(_extract_safe, jobs, chunksize=8)
+        yield from _bounded(pool, jobs, window=workers * 2)
+
+
+CHUNK = 8   # pages per task: fewer round trips to the workers, results still arrive steadily
+
+
+def _bounded(pool: ProcessPoolExecutor, jobs: Iterator, window: int) -> Iterator[tuple[list, str | None]]:
+    """pool.map without reading every job first: Executor.map submits the whole iterable at once,
+    i.e. loads every page body of the build into memory (30 sites: ~1 GB). Here at most `window`
+    chunks of CHUNK pages are loaded or in flight; results come back in order."""
+    pending: deque = deque()
+    chunks = iter(lambda: list(islice(jobs, CHUNK)), [])
+    for chunk in islice(chunks, window):
+        pending.append(pool.submit(_extract_chunk, chunk))
+    while pending:
+        results = pending.popleft().result()
+        chunk = next(chunks, None)
+        if chunk:
+            pending.append(pool.submit(_extract_chunk, chunk))
+        yield from results
+
+
+def _extract_chunk(chunk: list[tuple[bytes, str, dict]]) -> list[tuple[list, str | None]]:
+    return [_extract_safe(job) for job in chunk]
 
 
 def _worker_init() -> None:
