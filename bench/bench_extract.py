@@ -110,14 +110,12 @@ def sidebar_texts(html: bytes) -> set[str]:
 
 
 def stage_times(pages, sources) -> dict[str, float]:
-    """CPU time of each step of extract_passages, to show what BeautifulSoup costs."""
-    from bs4 import BeautifulSoup
-
+    """CPU time of each step of extract_passages (the walk reads the lxml tree directly)."""
     from extractors.chrome import strip_chrome
     from extractors.html_decode import to_text
     from extractors.html_locate import find_content, page_title, parse_document
 
-    out = dict.fromkeys(("decode", "lxml parse", "locate", "strip chrome", "serialise", "bs4 parse", "walk"), 0.0)
+    out = dict.fromkeys(("decode", "lxml parse", "locate", "strip chrome", "walk"), 0.0)
     for tool, _path, html in pages:
         src = sources[tool]
         marks = [time.process_time()]
@@ -129,11 +127,7 @@ def stage_times(pages, sources) -> dict[str, float]:
         marks.append(time.process_time())
         strip_chrome(element, src.drop, guess=not matched)
         marks.append(time.process_time())
-        fragment = lxml.html.tostring(element, encoding="unicode", with_tail=False)
-        marks.append(time.process_time())
-        soup = BeautifulSoup(fragment, "lxml")
-        marks.append(time.process_time())
-        P.walk_sections(soup.body or soup, page_title(doc))
+        P.walk_sections(element, page_title(doc))
         marks.append(time.process_time())
         for key, a, b in zip(out, marks, marks[1:]):
             out[key] += b - a

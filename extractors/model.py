@@ -1,6 +1,6 @@
 """Plain data types shared by the extractors, the store and the diff.
 
-Kept free of Scrapy, spaCy and BeautifulSoup so every layer can import them cheaply.
+Kept free of Scrapy, spaCy and lxml so every layer can import them cheaply.
 """
 from __future__ import annotations
 

@@ -2,8 +2,9 @@
 
 Pipeline (pure, no Scrapy): decode bytes -> lxml parses the page, cuts out the content element
 (source `content` selectors, else a generic guess) and strips chrome from it (always-chrome
-elements, the source's `drop` selectors, class-name guesses on unknown sites) -> BeautifulSoup
-parses only that cleaned fragment -> one iterative walk splits its text at h1-h4 headings.
+elements, the source's `drop` selectors, class-name guesses on unknown sites) -> one iterative
+walk over that cleaned element splits its text at h1-h4 headings. The walk reads lxml's tree
+directly: re-parsing the fragment with BeautifulSoup cost about a quarter of extract + tag time.
 
 A passage is the text under one heading up to the next heading of any level (the gold set's
 unit); it carries the heading path (h1 > h2 > h3) and an anchor that exists on the page: the
@@ -23,10 +24,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Iterator, Sequence
 
-import lxml.html
-from bs4 import BeautifulSoup, NavigableString, Tag
+from lxml import etree
 
 from extractors.chrome import strip_chrome
 from extractors.html_decode import to_text
@@ -51,6 +51,8 @@ INLINE = frozenset((
     "strong", "sub", "sup", "time", "tt", "u", "var", "wbr", "math",
 ))
 CELLS = frozenset(("td", "th"))
+# Their text is not page text (BeautifulSoup kept it apart too); chrome removal drops most anyway.
+RAW_TEXT = frozenset(("script", "style", "template"))
 _WS = re.compile(r"\s+")
 _HEADING_JUNK = re.compile(r"[\u00b6\u200b\u200c\u200d\ufeff]")
 
@@ -92,27 +94,57 @@ def _sections(text: str, content: Sequence[str], drop: Sequence[str]) -> list[_S
 
 
 def content_fragment(text: str, content: Sequence[str] = (),
-                     drop: Sequence[str] = ()) -> tuple[Tag | None, str]:
-    """(BeautifulSoup tree of the content element with chrome removed, page title)."""
+                     drop: Sequence[str] = ()) -> tuple[etree._Element | None, str]:
+    """(the content element with chrome removed, page title)."""
     doc = parse_document(text)
     if doc is None:
         return None, ""
     element, matched = find_content(doc, content)
     strip_chrome(element, drop, guess=not matched)
-    fragment = lxml.html.tostring(element, encoding="unicode", with_tail=False)
-    soup = BeautifulSoup(fragment, "lxml")
-    return soup.body or soup, page_title(doc)
+    return element, page_title(doc)
 
 
-def walk_sections(root: Tag, title: str = "") -> list[_Section]:
-    """Split the fragment's text at h1-h4 headings; empty sections are left out.
+def _contents(el) -> Iterator:
+    """An element's children in document order, text included: its text, then each child element
+    (comments too) followed by that child's tail - lxml keeps text in .text and .tail."""
+    if el.text and el.tag not in RAW_TEXT:
+        yield el.text
+    for child in el:
+        yield child
+        if child.tail:
+            yield child.tail
+
+
+def _strings(el) -> Iterator[str]:
+    """The text inside `el` (not its tail), in document order; no comments, scripts or styles."""
+    stack = [_contents(el)]
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+        elif isinstance(node, str):
+            yield node
+        elif isinstance(node.tag, str):
+            stack.append(_contents(node))
+
+
+def text_of(el) -> str:
+    return "".join(_strings(el))
+
+
+def _classes(el) -> list[str]:
+    return (el.get("class") or "").split()
+
+
+def walk_sections(root, title: str = "") -> list[_Section]:
+    """Split the element's text at h1-h4 headings; empty sections are left out.
 
     Iterative (an explicit stack) so that deeply nested markup cannot hit the recursion limit.
     """
     sections = [_Section(path=(title,) if title else (), anchor="")]
     levels: list[tuple[int, str, str]] = []     # (level, heading text, anchor) of open headings
-    first_h1 = root.find("h1")
-    releases = bool(RELEASE_PAGE.search(title) or (first_h1 is not None and RELEASE_PAGE.search(first_h1.get_text())))
+    first_h1 = next(root.iter("h1"), None)
+    releases = bool(RELEASE_PAGE.search(title) or (first_h1 is not None and RELEASE_PAGE.search(text_of(first_h1))))
     line: list[str] = []
     line_has_text = False
     tables = cells = 0
@@ -126,7 +158,7 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
         if text:
             sections[-1].blocks.append((text, "table" if tables else "text"))
 
-    stack: list[tuple[object, str]] = [(iter(root.contents), "")]
+    stack: list[tuple[Iterator, str]] = [(iter((root,)), "")]
     while stack:
         children, name = stack[-1]
         node = next(children, None)
@@ -141,12 +173,13 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
             elif name and name not in INLINE:
                 line.append(" ") if cells else end_line()
             continue
-        if not isinstance(node, Tag):
-            if type(node) is NavigableString:    # not comments, doctypes, CDATA, script text
-                line.append(node)
-                line_has_text = line_has_text or not node.isspace()
+        if isinstance(node, str):
+            line.append(node)
+            line_has_text = line_has_text or not node.isspace()
             continue
-        tag = node.name
+        tag = node.tag
+        if not isinstance(tag, str):     # a comment or processing instruction
+            continue
         level = HEADING_LEVEL.get(tag)
         if not level and releases and tag in RELEASE_LEVEL and not tables:
             level = RELEASE_LEVEL[tag] if _release_heading(node) else None
@@ -157,7 +190,7 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
                 while levels and levels[-1][0] >= level:
                     levels.pop()
                 # no id of its own: cite the enclosing section's anchor (else the page itself)
-                anchor = own_anchor(node) or next((a for _, _, a in reversed(levels) if a), "")
+                anchor = own_anchor(node, root) or next((a for _, _, a in reversed(levels) if a), "")
                 levels.append((level, text, anchor))
                 sections.append(_Section(tuple(t for _, t, _ in levels), anchor))
                 continue
@@ -182,64 +215,70 @@ def walk_sections(root: Tag, title: str = "") -> list[_Section]:
         elif tag not in INLINE:
             # Paragraphs inside a table cell stay on the row's line.
             line.append(" ") if cells else end_line()
-        stack.append((iter(node.contents), tag))
+        stack.append((_contents(node), tag))
     end_line()
     return [s for s in sections if s.blocks]
 
 
-def heading_text(h: Tag) -> str:
-    return _WS.sub(" ", _HEADING_JUNK.sub("", h.get_text())).strip()
+def heading_text(h) -> str:
+    return _WS.sub(" ", _HEADING_JUNK.sub("", text_of(h))).strip()
 
 
-def code_text(pre: Tag) -> str:
+def code_text(pre) -> str:
     """The lines of a code block: <br> and line elements (token lines, divs) end a line, as
     newline characters do. Spaces inside a line are normalised; empty lines are left out."""
     parts: list[str] = []
-    for el in pre.descendants:      # a flat generator: no recursion however deep the markup
-        if isinstance(el, Tag):
-            if el.name == "br":
+    stack = [_contents(pre)]      # a flat walk: no recursion however deep the markup
+    while stack:
+        node = next(stack[-1], None)
+        if node is None:
+            stack.pop()
+        elif isinstance(node, str):
+            parts.append(node)
+        elif isinstance(node.tag, str):
+            if node.tag == "br" or node.tag in CODE_LINE_BLOCKS or "token-line" in _classes(node):
                 parts.append("\n")
-            elif el.name in CODE_LINE_BLOCKS or "token-line" in (el.get("class") or ()):
-                parts.append("\n")
-        elif type(el) is NavigableString:
-            parts.append(el)
+            stack.append(_contents(node))
     return "\n".join(filter(None, (_WS.sub(" ", ln).strip() for ln in "".join(parts).splitlines())))
 
 
-def _release_heading(node: Tag) -> bool:
+def _release_heading(node) -> bool:
     """An h5/h6, paragraph or <dt> on a release-notes page whose whole text names a release."""
-    text = _WS.sub(" ", node.get_text()).strip()
+    text = _WS.sub(" ", text_of(node)).strip()
     if not text or len(text) > 80 or not RELEASE_HEADING.match(text):
         return False
-    if node.name in ("h5", "h6"):
+    if node.tag in ("h5", "h6"):
         return True
     # a paragraph is a heading only when it is all emphasis or code ("**2.11.0** (Feb 2024)")
-    strong = node.find(("strong", "b", "code"))
-    return strong is not None and RELEASE_HEADING.match(_WS.sub(" ", strong.get_text()).strip() or "-") is not None
+    strong = next(node.iter("strong", "b", "code"), None)
+    return strong is not None and RELEASE_HEADING.match(_WS.sub(" ", text_of(strong)).strip() or "-") is not None
 
 
-def own_anchor(h: Tag) -> str:
+def own_anchor(h, root=None) -> str:
     """Where the page itself lets a link land on this heading: its id, else the id of the section
     it opens, else the id/name of an <a> inside it; "" when the page has none.
 
     Sphinx headings with a "toc-backref" link still cite their section's id (where the page's
     own permalink points), not the table-of-contents entry the backref leads to.
     """
-    return (h.get("id") or "").strip() or _section_id(h) or _link_id(h)
+    return (h.get("id") or "").strip() or _section_id(h, root) or _link_id(h)
 
 
-def _section_id(h: Tag) -> str:
-    """Id of the <section> (or Sphinx's older div.section) that this heading opens."""
-    for parent in h.parents:
-        if parent.name == "section" or "section" in (parent.get("class") or ()):
-            if parent.get("id") and parent.find(tuple(HEADING_LEVEL)) is h:
-                return parent["id"].strip()
+def _section_id(h, root=None) -> str:
+    """Id of the <section> (or Sphinx's older div.section) that this heading opens. Only
+    sections inside the content element `root` count (a page-wide wrapper opens no heading)."""
+    for parent in h.iterancestors():
+        if parent.tag == "section" or "section" in _classes(parent):
+            if parent.get("id") and next(parent.iter(*HEADING_LEVEL), None) is h:
+                return parent.get("id").strip()
             return ""
+        if parent is root:
+            break
     return ""
 
 
-def _link_id(h: Tag) -> str:
-    for a in h.find_all("a"):
+def _link_id(h) -> str:
+    for a in h.iter("a"):
         ident = (a.get("id") or a.get("name") or "").strip()
         if ident:
             return ident
