@@ -20,6 +20,7 @@ from scrapy import signals
 from twisted.internet.task import LoopingCall
 
 from crawler.progress import emit
+from crawler.reads import save_reads
 from crawler.records import write_record
 from knowledge.store import Store, pack_blob, utcnow, write_failure
 
@@ -170,6 +171,8 @@ def _write(store: Store, run_id: int, tool: str, known: dict, item: dict) -> dic
          item.get("reason"), item.get("final_url"), item.get("doc_version")))
     if cur.rowcount == 0:
         return None
+    if sha and item.get("reads"):   # what the spider read from this body: a later 304 needs no parsing
+        save_reads(store, sha, item["reads"])
     if item.get("trap"):   # a link trap is no page of the site
         store.conn.execute("DELETE FROM pages WHERE tool = ? AND url = ?", (tool, url))
     elif outcome in ("fetched", "not_modified"):

@@ -13,6 +13,7 @@ import json
 import os
 import sqlite3
 import sys
+from functools import partial
 
 from crawler.progress import emit, set_stream
 
@@ -25,6 +26,7 @@ def main(argv: list[str]) -> int:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
+    from crawler.reads import load_reads
     from crawler.settings import crawl_settings
     from crawler.spider import DocsSpider
     from knowledge.domain.sources import is_loopback
@@ -62,7 +64,8 @@ def main(argv: list[str]) -> int:
         crawler = process.create_crawler(spider_cls)
         # The pipeline reaches the store and the run through the spider's attributes.
         done = process.crawl(crawler, source=source, known=known, max_pages=max_pages, load_body=store.get_blob,
-                             store=store, run_id=run_id, reserve=config.get("reserve"))
+                             load_reads=partial(load_reads, store), store=store, run_id=run_id,
+                             reserve=config.get("reserve"))
         # Added after CrawlerProcess's own bookkeeping: the next crawl is in its active set before
         # the current one leaves it, so the process runs until the last source is done.
         done.addBoth(lambda result: after(crawler, result))

@@ -26,10 +26,10 @@ from scrapy.utils.response import get_base_url
 from scrapy.utils.sitemap import Sitemap
 
 from crawler.cited import CitedChecks
+from crawler.reads import PageReads, page_links, read_page
 from crawler.records import record
 from crawler.traps import TrapGuard
 from crawler.urls import in_scope, is_alias, normalise, origin_of, path_of, skipped_extension, to_mirror, under
-from extractors.docversion import doc_version
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 # Every error status reaches the callback (after retries) so it gets a verdict; 3xx are followed.
@@ -46,7 +46,8 @@ class DocsSpider(CitedChecks, scrapy.Spider):
     handle_httpstatus_list = HANDLED_STATUSES
 
     def __init__(self, source: dict, known: dict[str, dict] | None = None, max_pages: int | None = None,
-                 load_body: Callable[[str], bytes | None] | None = None, **kwargs: Any):
+                 load_body: Callable[[str], bytes | None] | None = None,
+                 load_reads: Callable[[str], PageReads | None] | None = None, **kwargs: Any):
         super().__init__(name=f"docs-{source['tool']}", **kwargs)
         self.source = source
         self.allow = tuple(source["allow"])
@@ -56,6 +57,7 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         self.deny = tuple(source.get("deny", ())) + tuple(self.variants)
         self.mirror = source.get("origin")     # --base-url: the mirror ...
         self.live = tuple(source.get("live_origins") or ())   # ... standing for these real origins
+        self.on_mirror = (self.mirror.rstrip("/") + "/") if self.mirror else "\0"
         self.live_scope = (tuple(source.get("live_allow") or ()), tuple(source.get("live_deny") or ()))
         self.roots = {normalise(u) for u in source["roots"]}
         # url -> {etag, last_modified, sha256, final_url}, by canonical URL (stores from before
@@ -65,6 +67,7 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         self.canonicals: dict[str, str] = {}  # page -> the page its rel=canonical sent us to
         self.max_pages = max_pages if max_pages is not None else int(source.get("max_pages", 2000))
         self.load_body = load_body or (lambda sha: None)
+        self.load_reads = load_reads or (lambda sha: None)   # crawler.reads: a 304 needs no parsing
         self.seen: set[str] = set()           # page identities with a request or a verdict this run
         self.resolved: set[str] = set()       # raw absolute link targets already considered
         self.requested = 0
@@ -102,7 +105,7 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         """`url` moved onto the mirror when it names the real site in the source's scope there (no-op
         without --base-url). Out of that scope it stays as it is: one mirror serves one layout, so
         dvc.org/blog must not become the mirror's /blog just because doc.dvc.org/ is all in scope."""
-        if not self.live:
+        if not self.live or url.startswith(self.on_mirror):   # most links: already on the mirror
             return url
         moved = to_mirror(url, self.live, self.mirror)
         if moved == url or not self.live_scope[0]:
@@ -203,11 +206,12 @@ class DocsSpider(CitedChecks, scrapy.Spider):
                               reason=f"not a text page ({len(response.body)} bytes of binary data served as "
                                      f"{ctype or 'HTML'})")
                 return
-            if trap := self.traps.similar(page, body):   # one of endless near-identical pages
-                yield verdict(page, "skipped", http_status=status, reason=trap, trap=True)
-                return
             if body is not response.body:   # re-encoded (charset named only in the header): read as stored
                 response = response.replace(body=body, encoding="utf-8")
+            reads = read_page(response, body)
+            if trap := self.traps.similar(page, fp=reads.fingerprint):   # one of endless near-identical pages
+                yield verdict(page, "skipped", http_status=status, reason=trap, trap=True)
+                return
             canonical = self.canonical(response, page)
             if canonical:   # this URL is a copy: crawl the page it names instead
                 yield from self.alias(page, canonical, "canonical")
@@ -216,8 +220,8 @@ class DocsSpider(CitedChecks, scrapy.Spider):
                 return
             yield verdict(page, "fetched", http_status=status, body=body, final_url=final_url,
                           etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
-                          content_type=ctype or None, doc_version=doc_version(body))
-            yield from self.follow_links(response)
+                          content_type=ctype or None, doc_version=reads.doc_version, reads=reads)
+            yield from self.follow(response.url, reads.links) if reads.links is not None else self.follow_links(response)
 
     def canonical(self, response: HtmlResponse, page: str) -> str | None:
         """The in-scope page a `<link rel=canonical>` names, when it is another page than this one.
@@ -250,32 +254,44 @@ class DocsSpider(CitedChecks, scrapy.Spider):
 
     def not_modified(self, page: str, response: Response, final_url: str | None):
         known = self.known.get(page) or {}
-        body = self.load_body(known["sha256"]) if known.get("sha256") else None
-        if body is None:  # validators without a stored copy cannot happen unless the store was edited
-            yield verdict(page, "failed", http_status=304, reason="304 but no stored copy to reuse")
-            return
+        sha = known.get("sha256")
+        # What reading the stored copy gave when it was saved (crawler.reads); the body itself only
+        # when that is not kept or a study citation on this page needs its anchors checked.
+        reads = self.load_reads(sha) if sha else None
+        body = None
+        if reads is None or reads.links is None or page in self.cited_pending():
+            body = self.load_body(sha) if sha else None
+            if body is None:  # validators without a stored copy cannot happen unless the store was edited
+                yield verdict(page, "failed", http_status=304, reason="304 but no stored copy to reuse")
+                return
         yield from self.observe_cited(page, response, normalise(final_url) if final_url else None, body)
-        if trap := self.traps.similar(page, body):
+        stored = HtmlResponse(url=response.url, body=body, encoding="utf-8") if body is not None else None
+        new_reads = reads is None
+        if new_reads:
+            reads = read_page(stored, body)
+        if trap := self.traps.similar(page, fp=reads.fingerprint):
             yield verdict(page, "skipped", http_status=304, reason=trap, trap=True)
             return
-        yield verdict(page, "not_modified", http_status=304, sha256=known["sha256"],
+        yield verdict(page, "not_modified", http_status=304, sha256=sha,
                       final_url=final_url or known.get("final_url"),
                       etag=_header(response, b"ETag") or known.get("etag"),
                       last_modified=_header(response, b"Last-Modified") or known.get("last_modified"),
-                      doc_version=doc_version(body))
-        # Unchanged pages still link to pages: parse the stored copy.
-        yield from self.follow_links(HtmlResponse(url=response.url, body=body, encoding="utf-8"))
+                      doc_version=reads.doc_version, **({"reads": reads} if new_reads else {}))
+        # Unchanged pages still link to pages.
+        if reads.links is not None:
+            yield from self.follow(response.url, reads.links)
+        else:
+            yield from self.follow_links(stored)
 
     def follow_links(self, response: Response):
         if not isinstance(response, HtmlResponse):
             return
-        base = get_base_url(response)
+        yield from self.follow(get_base_url(response), page_links(response))
+
+    def follow(self, base: str, hrefs) -> Iterator[scrapy.Request | dict]:
+        """Requests for the in-scope pages that `hrefs` (as written on a page at `base`) lead to."""
         origin = origin_of(base)
-        # lxml directly: a docs sidebar repeats hundreds of links on every page, so this loop is hot.
-        hrefs = response.selector.root.xpath("//a/@href | //area/@href", smart_strings=False)
-        for href in dict.fromkeys(h.strip().split("#", 1)[0] for h in hrefs):
-            if not href or href.startswith(("mailto:", "javascript:", "tel:", "data:")):
-                continue
+        for href in hrefs:
             if href.startswith("/") and not href.startswith("//"):
                 absolute = origin + href   # root-relative: no need for a full urljoin
             else:

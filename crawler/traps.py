@@ -74,10 +74,11 @@ class TrapGuard:
                 self._trap(fp, reason)
         return reason
 
-    def similar(self, url: str, body: bytes) -> str | None:
+    def similar(self, url: str, body: bytes | None = None, *, fp: str | None = None) -> str | None:
         """None for a normal page; the reason when it belongs to a group of too many near-identical
-        pages (pages of that group saved earlier in the crawl are remembered for reclassification)."""
-        fp = fingerprint(body)
+        pages (pages of that group saved earlier in the crawl are remembered for reclassification).
+        `fp`: the body's fingerprint when already known (crawler.reads)."""
+        fp = fp or fingerprint(body or b"")
         self.fingerprints[url] = fp
         group = self.groups.setdefault(fp, [])
         if url not in group:

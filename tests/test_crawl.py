@@ -231,3 +231,23 @@ def test_robots_change_blocks_known_pages_and_redirect_off_site_keeps_content(si
     moved = v["/guide"]
     assert moved["outcome"] == "out_of_scope" and "elsewhere.invalid/guide" in moved["reason"]
     assert moved["sha256"] == first["/guide"]["sha256"]     # a move off the site is not a removal
+
+
+def test_unchanged_recrawl_reads_kept_links_and_finds_what_a_parsing_recrawl_finds(site, tmp_path):
+    """A 304 takes the page's links, fingerprint and release from page_reads (crawler.reads)
+    instead of parsing its stored copy; the crawl must find exactly the same pages either way."""
+    first = crawl(site, tmp_path)
+    db = tmp_path / "c.sqlite"
+    with Store.open(db) as store:
+        kept = store.conn.execute("SELECT COUNT(*) FROM page_reads").fetchone()[0]
+    assert kept == first["stats"]["fetched"] == 4
+    with_reads = crawl(site, tmp_path)
+    with Store.open(db) as store, store.transaction():
+        store.conn.execute("DELETE FROM page_reads")   # derived data: dropping it is always allowed
+    parsing = crawl(site, tmp_path)
+    a, b = verdicts(db, with_reads["run"]), verdicts(db, parsing["run"])
+    pick = lambda v: {p: (r["outcome"], r["change"], r["sha256"], r["doc_version"]) for p, r in v.items()}  # noqa: E731
+    assert pick(a) == pick(b)
+    assert with_reads["stats"]["not_modified"] == 4 and with_reads["stats"]["fetched"] == 0
+    with Store.open(db) as store:   # the parsing recrawl kept its reads again
+        assert store.conn.execute("SELECT COUNT(*) FROM page_reads").fetchone()[0] == kept

@@ -7,6 +7,7 @@ from scrapy.exceptions import DownloadConnectionRefusedError, IgnoreRequest
 from twisted.python.failure import Failure
 
 from conftest import html
+from crawler.reads import PageReads
 from crawler.spider import DocsSpider
 
 ORIGIN = "http://127.0.0.1:9"
@@ -64,9 +65,52 @@ def test_not_modified_reuses_stored_body_and_still_finds_links():
     s = spider(known={page: {"sha256": "s1", "etag": '"e"', "last_modified": None, "final_url": page + "/"}},
                load_body={"s1": stored}.get)
     items, requests = split(s.parse(respond(page + "/", b"", status=304, page=page, cls=Response)))
+    reads = items[0].pop("reads")   # read from the stored copy once, to be kept for the next 304
     assert items == [{"url": page, "path": "/docs/old", "outcome": "not_modified", "http_status": 304, "sha256": "s1",
                       "final_url": page + "/", "etag": '"e"', "last_modified": None, "doc_version": None}]
     assert [r.url for r in requests] == [f"{ORIGIN}/docs/linked-only-here"]
+    assert reads.links == ("/docs/linked-only-here",) and reads.fingerprint
+
+
+def test_not_modified_with_kept_reads_neither_loads_nor_parses_the_stored_copy():
+    page = f"{ORIGIN}/docs/old"
+
+    def no_body(sha):
+        raise AssertionError("a 304 with kept reads must not load the stored body")
+
+    kept = PageReads(fingerprint="f1", doc_version="2.11.0", links=("/docs/a", "b", "https://else.where/x"))
+    s = spider(known={page: {"sha256": "s1", "etag": '"e"', "last_modified": None, "final_url": None}},
+               load_body=no_body, load_reads={"s1": kept}.get)
+    items, requests = split(s.parse(respond(page, b"", status=304, page=page, cls=Response)))
+    assert [(i["outcome"], i["doc_version"], "reads" in i) for i in items] == [("not_modified", "2.11.0", False)]
+    # relative links resolve against the page's URL, as when the page was parsed
+    assert sorted(r.url for r in requests) == [f"{ORIGIN}/docs/a", f"{ORIGIN}/docs/b"]
+
+
+def test_fetched_page_reads_match_what_a_304_would_read_from_the_stored_copy():
+    body = html("Guide", "/docs/one", "two", "mailto:x@y.z", "/docs/one#again")
+    page = f"{ORIGIN}/docs/guide"
+    s = spider()
+    items, requests = split(s.parse(respond(page, body)))
+    reads = items[0]["reads"]
+    assert reads.links == ("/docs/one", "two") and reads.doc_version is None
+    again = spider(known={page: {"sha256": "s1", "etag": None, "last_modified": None, "final_url": None}},
+                   load_body={"s1": body.encode()}.get)
+    items304, requests304 = split(again.parse(respond(page, b"", status=304, page=page, cls=Response)))
+    assert items304[0]["reads"] == reads
+    assert sorted(r.url for r in requests304) == sorted(r.url for r in requests)
+
+
+def test_page_with_its_own_base_keeps_no_links_and_a_304_parses_it():
+    body = ('<html><head><base href="/docs/other/"></head><body><h1>B</h1><a href="x">x</a></body></html>')
+    page = f"{ORIGIN}/docs/based"
+    items, requests = split(spider().parse(respond(page, body)))
+    assert items[0]["reads"].links is None and [r.url for r in requests] == [f"{ORIGIN}/docs/other/x"]
+    kept = items[0]["reads"]
+    s = spider(known={page: {"sha256": "s1", "etag": None, "last_modified": None, "final_url": None}},
+               load_body={"s1": body.encode()}.get, load_reads={"s1": kept}.get)
+    _items, again = split(s.parse(respond(page, b"", status=304, page=page, cls=Response)))
+    assert [r.url for r in again] == [f"{ORIGIN}/docs/other/x"]
 
 
 def test_error_statuses_become_verdicts():

@@ -52,6 +52,7 @@ def prune(store: Store, keep: int = 8, dry_run: bool = False) -> dict:
             "DELETE FROM blobs WHERE sha256 NOT IN (SELECT sha256 FROM fetches WHERE sha256 IS NOT NULL) "
             "AND sha256 NOT IN (SELECT sha256 FROM pages WHERE sha256 IS NOT NULL)")
         stats["pages_dropped"] = cur.rowcount
+        conn.execute("DELETE FROM page_reads WHERE sha256 NOT IN (SELECT sha256 FROM blobs)")
         keys = sorted(current_keys)
         marks = ",".join("?" * len(keys)) or "NULL"
         stale = (f"page_sha256 NOT IN (SELECT sha256 FROM blobs) OR rules_version NOT IN ({marks})")
