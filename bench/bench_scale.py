@@ -156,6 +156,7 @@ class Sampled:
     workers: set[int] = field(default_factory=set)
     tree_rss: int = 0
     tree_pss: int = 0
+    phase_rss: dict[str, int] = field(default_factory=dict)   # "crawl" (crawler alive) / "evidence" -> tree peak
     crawler_first: float | None = None     # perf_counter when the crawler subprocess was first seen
     crawler_last: float | None = None      # ... and last seen
     samples: int = 0
@@ -187,6 +188,7 @@ def sample_tree(proc: subprocess.Popen, seen: Sampled, stop: threading.Event) ->
         except psutil.Error:
             break
         total = pss = 0
+        crawling = False
         with_pss = seen.samples % PSS_EVERY == 0
         for p in procs:
             entry = known.get(p.pid)
@@ -208,9 +210,12 @@ def sample_tree(proc: subprocess.Popen, seen: Sampled, stop: threading.Event) ->
             if role == "worker":
                 seen.workers.add(p.pid)
             elif role == "crawler":
+                crawling = True
                 seen.crawler_first = seen.crawler_first or t
                 seen.crawler_last = t
         seen.tree_rss = max(seen.tree_rss, total)
+        phase = "crawl" if crawling else "evidence" if seen.crawler_last is not None else "start"
+        seen.phase_rss[phase] = max(seen.phase_rss.get(phase, 0), total)
         seen.tree_pss = max(seen.tree_pss, pss)
         seen.samples += 1
         stop.wait(max(0.0, SAMPLE_S - (time.perf_counter() - t)))
@@ -344,7 +349,8 @@ def print_job(label: str, job: Job, first: Job | None = None) -> None:
     print(f"      peak RSS: CLI {mb(p.get('cli', 0))}, crawler {mb(p.get('crawler', 0))}, largest evidence worker "
           f"{mb(p.get('worker', 0))} ({len(seen.workers)} workers)"
           + (f", other {mb(p['other'])}" if "other" in p else "")
-          + f"; whole tree {mb(seen.tree_rss)} RSS, {mb(seen.tree_pss)} PSS ({seen.samples} samples)")
+          + f"; whole tree {mb(seen.tree_rss)} RSS (while crawling {mb(seen.phase_rss.get('crawl', 0))}, "
+          f"after {mb(seen.phase_rss.get('evidence', 0))}), {mb(seen.tree_pss)} PSS ({seen.samples} samples)")
     print(f"      store {mb(job.db_bytes)} (+ WAL {mb(job.wal_bytes)})")
     if job.code and job.stderr.strip():
         print("      stderr: " + job.stderr.strip()[-2000:].replace("\n", "\n      "))
