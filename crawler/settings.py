@@ -39,6 +39,13 @@ def crawl_settings(loopback: bool, overrides: dict | None = None, *, store: bool
         # few are plenty (the default 100 cost more than the parsing on a 304 recrawl).
         "CONCURRENT_ITEMS": 4,
         "COOKIES_ENABLED": False,
+        # A proxy cannot reach this machine's 127.0.0.1 (knowledge.ops.crawl keeps loopback out of
+        # it); the middleware would still scan the environment on every request.
+        "HTTPPROXY_ENABLED": not loopback,
+        # Scrapy's check re-parses the callback's source on every response (its cache is keyed by
+        # bound methods, which never repeat): a tenth of an unchanged recrawl. The spider's
+        # callbacks are tested instead (tests/test_crawl_spider.py).
+        "WARN_ON_GENERATOR_RETURN_VALUE": False,
         "TELNETCONSOLE_ENABLED": False,
         "HTTPCACHE_ENABLED": False,
         # Breadth first, so a page limit keeps the pages closest to the roots.
@@ -52,7 +59,18 @@ def crawl_settings(loopback: bool, overrides: dict | None = None, *, store: bool
             "crawler.middlewares.CrawlDelayMiddleware": 110,
             "crawler.middlewares.ConditionalRequestMiddleware": 120,
             "crawler.middlewares.RedirectScopeMiddleware": 90,   # before robots: never even ask that host
+            # off anyway (COOKIES_ENABLED, HTTPCACHE_ENABLED): not even imported
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
+            "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
         },
+        # Docs are fetched over http(s) only; the other handlers and these extensions are unused
+        # and their imports (aiohttp for remote control, ...) were a tenth of an unchanged recrawl.
+        "DOWNLOAD_HANDLERS": {"s3": None, "ftp": None, "file": None, "data": None},
+        "EXTENSIONS": {"scrapy.extensions.remote_control.RemoteControl": None,
+                       "scrapy.extensions.feedexport.FeedExporter": None,
+                       "scrapy.extensions.memdebug.MemoryDebugger": None,
+                       "scrapy.extensions.spiderstate.SpiderState": None,
+                       "scrapy.extensions.telnet.TelnetConsole": None},
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300} if store else {},
         "LOG_LEVEL": "ERROR",
     }

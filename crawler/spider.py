@@ -294,6 +294,11 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         for href in hrefs:
             if href.startswith("/") and not href.startswith("//"):
                 absolute = origin + href   # root-relative: no need for a full urljoin
+            elif "://" in href:   # absolute (the footer's GitHub, Slack...): the same on every page
+                if href in self.resolved:
+                    continue
+                self.resolved.add(href)
+                absolute = self.mirrored(href)
             else:
                 absolute = self.mirrored(urljoin(base, href))
             if absolute in self.resolved:

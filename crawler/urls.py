@@ -13,6 +13,7 @@ redirects still name the real host: `to_mirror` moves such URLs onto the mirror.
 from __future__ import annotations
 
 import posixpath
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -31,6 +32,7 @@ mp3 mp4 m4a wav ogg webm mov avi mkv
 """.split())
 
 
+@lru_cache(maxsize=1 << 16)   # pure, and a crawl asks about the same sidebar URLs on every page
 def normalise(url: str, base: str | None = None, *, keep_index: bool = False) -> str | None:
     """The canonical form of `url` (resolved against `base`), or None if it is not a web page URL.
 

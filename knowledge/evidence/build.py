@@ -81,7 +81,11 @@ def _map_extract(jobs: Iterator[tuple[bytes, str, dict]], n: int) -> Iterator[tu
     if n < PARALLEL_MIN_PAGES or workers < 2 or "fork" not in mp.get_all_start_methods():
         yield from map(_extract_safe, jobs)
         return
-    # fork: workers inherit the loaded tagger (no second spaCy start-up per worker)
+    # fork: workers inherit the tagger loaded here (no spaCy start-up per worker, and its model's
+    # memory stays shared between them instead of being loaded once per worker)
+    from extractors.tagger import get_tagger
+
+    get_tagger()
     with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("fork"),
                              initializer=_worker_init) as pool:
         yield from _bounded(pool, jobs, window=workers * 2)
