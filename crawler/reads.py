@@ -44,6 +44,8 @@ def page_links(response: HtmlResponse) -> tuple[str, ...]:
 
 def read_page(response: HtmlResponse, body: bytes) -> PageReads:
     """Pure: what the crawler needs from a page it saves (`body`: the bytes stored for it)."""
+    if not isinstance(response, HtmlResponse) or response.body is not body:
+        response = HtmlResponse(url=response.url, body=body, encoding="utf-8")   # read as a 304 will
     own_base = get_base_url(response) != response.url
     return PageReads(fingerprint(body), doc_version(body), None if own_base else page_links(response))
 
