@@ -263,3 +263,12 @@ def test_a_citation_the_crawl_fetches_anyway_costs_no_second_request():
     # when the crawl is done, only the citation it never came across is requested
     assert [r.url for r in s.cited_requests()] == [f"{ORIGIN}/docs/gone"]
     assert list(s.cited_requests()) == []
+
+
+def test_page_reads_come_from_the_stored_bytes_whatever_the_response_class():
+    from crawler.reads import read_page
+
+    body = html("Plain", "/docs/x").encode()
+    plain = Response(url=f"{ORIGIN}/docs/p", body=body)   # no Content-Type: Scrapy may not say HTML
+    assert read_page(plain, body).links == ("/docs/x",)
+    assert read_page(respond(f"{ORIGIN}/docs/p", body), body) == read_page(plain, body)
