@@ -3,6 +3,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
+from crawler.reads import PageReads, save_reads
 from knowledge.evidence.build import build_evidence
 from knowledge.evidence.read import run_evidence
 from knowledge.ops.prune import prune
@@ -44,6 +45,9 @@ def test_prune_keeps_newest_reviewed_and_flagged_crawls(store):
 
     for r in runs:   # the claim check's cached verdicts of every crawl
         run_verdicts(store, store.get_run(r))
+    with store.transaction():   # what the crawler read from each body (crawler.reads)
+        for sha, in store.conn.execute("SELECT sha256 FROM blobs").fetchall():
+            save_reads(store, sha, PageReads(fingerprint="f", doc_version=None, links=("/doc/b",)))
     stats = prune(store, keep=1)
     assert stats["runs_dropped"] == [runs[3]]
     cached = {r[0] for r in store.conn.execute("SELECT run_id FROM claim_verdicts")}
@@ -55,6 +59,8 @@ def test_prune_keeps_newest_reviewed_and_flagged_crawls(store):
     assert "storage" in {e.criterion for e in run_evidence(store, runs[4], build=False)}
     assert store.conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert store.conn.execute("SELECT COUNT(*) FROM blobs").fetchone()[0] == 4
+    kept = {r[0] for r in store.conn.execute("SELECT sha256 FROM blobs")}
+    assert {r[0] for r in store.conn.execute("SELECT sha256 FROM page_reads")} == kept   # the dropped body's too
 
 
 def test_dry_run_changes_nothing_and_keep_must_be_positive(tmp_path):
