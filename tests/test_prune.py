@@ -79,3 +79,37 @@ def test_dry_run_changes_nothing_and_keep_must_be_positive(tmp_path):
     assert result.exit_code == 0, result.output
     with Store.open(db) as s:
         assert [r["id"] for r in s.list_runs()] == [3]
+
+
+def crawl_week(store: Store, verdicts: dict[str, str], week: int) -> int:
+    """One crawl of two pages; verdicts: path -> 'fetched' (this week's text) or 'gone' (a 404)."""
+    run = store.start_run("dvc", settings={"source": {"content": ["main"], "drop": []}})
+    with store.transaction():
+        for path, outcome in verdicts.items():
+            sha = store.put_blob(page(f"{path} in week {week}.")) if outcome == "fetched" else None
+            store.conn.execute(
+                "INSERT INTO fetches (run_id, url, path, outcome, change, http_status, sha256, fetched_at) "
+                "VALUES (?, ?, ?, ?, NULL, ?, ?, ?)",
+                (run, f"http://127.0.0.1:9{path}", path, outcome, 200 if sha else 404, sha, f"2026-01-0{week}T00:00:00Z"))
+    store.finish_run(run, "complete")
+    return run
+
+
+def test_prune_keeps_what_a_kept_crawl_reads_a_404_once_page_from(store):
+    from knowledge.evidence.read import run_pages
+
+    def state(run_id):
+        return [(p.path, p.sha256, p.fetched_at, p.carried) for p in run_pages(store, run_id)]
+
+    crawl_week(store, {"/a": "fetched", "/b": "fetched"}, 1)
+    second = crawl_week(store, {"/a": "fetched", "/b": "fetched"}, 2)
+    crawl_week(store, {"/a": "fetched", "/b": "fetched"}, 3)
+    crawl_week(store, {"/a": "fetched", "/b": "gone"}, 4)       # /b: 404 once, "possibly gone"
+    newest = crawl_week(store, {"/a": "fetched", "/b": "gone"}, 5)   # /b: gone
+    possibly = newest - 1
+    before = {r: state(r) for r in (possibly, newest)}
+    assert [p for p, *_ in before[possibly]] == ["/a", "/b"] and [p for p, *_ in before[newest]] == ["/a"]
+    stats = prune(store, keep=2)
+    # the newest two stay; week 3 stays for the 404-once page's content and its previous verdict
+    assert stats["runs_dropped"] == [1, second]
+    assert {r: state(r) for r in (possibly, newest)} == before   # no page vanished or came back

@@ -71,11 +71,17 @@ def run_pages(store: Store, run_id: int) -> list[PageState]:
 def gone_before(store: Store, tool: str, path: str, run_id: int) -> bool:
     """Was the page's previous verdict (before this run) 'gone' too? A failed fetch in between
     says nothing about whether the page exists, so it is skipped."""
-    row = store.conn.execute(
-        "SELECT f.outcome FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.path = ? "
+    row = previous_verdict(store, tool, path, run_id)
+    return bool(row) and row["outcome"] == "gone"
+
+
+def previous_verdict(store: Store, tool: str, path: str, run_id: int):
+    """The page's newest verdict before this run that says whether it exists (not a failed fetch):
+    a row with outcome and run_id, or None."""
+    return store.conn.execute(
+        "SELECT f.outcome, f.run_id FROM fetches f JOIN runs r ON r.id = f.run_id WHERE r.tool = ? AND f.path = ? "
         "AND f.run_id < ? AND r.status != 'running' AND f.outcome != 'failed' ORDER BY f.run_id DESC LIMIT 1",
         (tool, path, run_id)).fetchone()
-    return bool(row) and row["outcome"] == "gone"
 
 
 def last_good_fetch(store: Store, tool: str, path: str, run_id: int):

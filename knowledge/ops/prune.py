@@ -7,8 +7,9 @@ evidence of dropped bodies or of rules that are no longer current (evidence is d
 is rebuilt from pages on demand).
 
 Never pruned: the newest `keep` finished crawls per tool, any running crawl, the crawl each
-reviewed cell points at (the next diff compares against it), and the crawls of flags still waiting
-for review. Flags and decisions keep their own copies of the evidence they showed, so the review
+reviewed cell points at (the next diff compares against it), the crawls of flags still waiting
+for review, and the earlier crawls a kept crawl's evidence is read from (a page answering 404 for
+the first time keeps its last good content: the crawl that read it stays). Flags and decisions keep their own copies of the evidence they showed, so the review
 history stays readable.
 """
 from __future__ import annotations
@@ -29,7 +30,33 @@ def runs_to_keep(store: Store, keep: int) -> set[int]:
     kept |= {r[0] for r in conn.execute("SELECT run_id FROM reviewed_state")}
     for row in conn.execute("SELECT from_run, to_run FROM flags WHERE status IN ('open', 'uncertain')"):
         kept |= {r for r in row if r is not None}
-    return kept
+    return kept | runs_read_by(store, kept)
+
+
+def runs_read_by(store: Store, runs: set[int]) -> set[int]:
+    """Earlier crawls that the evidence of `runs` is read from (knowledge.evidence.read.run_pages):
+    a page answering 404 keeps the content of its last good fetch if the 404 is its first, which
+    the page's previous verdict tells. Dropping either crawl would make the page vanish from, or
+    come back into, a kept crawl's evidence. One step back only: the crawls kept for this are
+    support, and a page gone for months would otherwise keep every crawl since."""
+    from knowledge.evidence.read import last_good_fetch, previous_verdict
+
+    conn = store.conn
+    needed: set[int] = set()
+    for run_id in sorted(runs):
+        tool = conn.execute("SELECT tool FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if tool is None:
+            continue
+        for (path,) in conn.execute("SELECT path FROM fetches WHERE run_id = ? AND outcome = 'gone'", (run_id,)):
+            previous = previous_verdict(store, tool[0], path, run_id)   # is this 404 the first?
+            if previous is None:
+                continue
+            needed.add(previous["run_id"])
+            if previous["outcome"] != "gone":   # the first 404: the page keeps its last good content
+                last = last_good_fetch(store, tool[0], path, run_id)
+                if last is not None:
+                    needed.add(last["run_id"])
+    return needed - runs
 
 
 def prune(store: Store, keep: int = 8, dry_run: bool = False) -> dict:
