@@ -91,8 +91,9 @@ def sources_in_flight() -> int:
     """How many sites are crawled at a time (COLLECTOR_SOURCES_IN_FLIGHT, default 3). Each costs
     memory (its scheduler, seen URLs, pages in flight); on loopback one site already keeps the CPU
     busy, and on the internet per-host politeness, not this number, sets the pace of each site."""
-    value = os.environ.get("COLLECTOR_SOURCES_IN_FLIGHT", "")
-    return max(1, int(value)) if value.isdigit() else 3
+    from knowledge.errors import env_count
+
+    return env_count("COLLECTOR_SOURCES_IN_FLIGHT", 3)   # checked by `collector crawl` before we start
 
 
 def _process_class():

@@ -49,3 +49,16 @@ def plural(noun: str) -> str:
     if noun.endswith("y") and noun[-2:-1] not in "aeiou":
         return noun[:-1] + "ies"
     return noun + "s"
+
+
+def env_count(name: str, default: int) -> int:
+    """A positive whole number from the environment variable `name` (`default` when unset)."""
+    import os
+
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise UsageError(f"{name} must be a whole number of at least 1, got '{value}'.",
+                         f"Unset it, or set e.g. {name}=2.")
+    return int(value)

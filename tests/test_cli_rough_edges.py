@@ -110,3 +110,13 @@ def test_diff_names_the_crawl_command_that_exists(tmp_path):
     Store.open(tmp_path / "k.sqlite").close()
     result = runner.invoke(cli.app, ["diff", "--tool", "dvc", "--db", str(tmp_path / "k.sqlite")])
     assert "collector crawl dvc" in result.stderr and "--tool dvc" not in result.stderr, result.output
+
+
+@pytest.mark.parametrize("name, value", [("COLLECTOR_WORKERS", "two"), ("COLLECTOR_SOURCES_IN_FLIGHT", "0"),
+                                         ("COLLECTOR_SOURCES_IN_FLIGHT", "-3")])
+def test_a_bad_count_in_the_environment_is_refused_before_anything_is_crawled(tmp_path, name, value):
+    db = tmp_path / "c.sqlite"
+    result = runner.invoke(cli.app, ["crawl", "metaflow", "--db", str(db)], env={name: value})
+    assert result.exit_code == 2
+    assert f"{name} must be a whole number of at least 1, got '{value}'" in result.stderr
+    assert not db.exists()   # no store touched, no site asked

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import islice
 from typing import Callable, Iterable, Iterator
 
-from knowledge.errors import UsageError
+from knowledge.errors import UsageError, env_count
 from knowledge.evidence.model import text_hash
 from knowledge.evidence.read import run_pages
 from knowledge.evidence.rules import rules_key, run_source
@@ -72,8 +72,7 @@ PARALLEL_MIN_PAGES = 64   # below this, starting worker processes costs more tha
 
 
 def _workers() -> int:
-    env = os.environ.get("COLLECTOR_WORKERS", "")
-    return max(1, int(env)) if env.isdigit() else min(os.cpu_count() or 1, 4)
+    return env_count("COLLECTOR_WORKERS", min(os.cpu_count() or 1, 4))
 
 
 def _map_extract(jobs: Iterator[tuple[bytes, str, dict]], n: int) -> Iterator[tuple[list, str | None]]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from knowledge.errors import CollectorError, CrawlError, UsageError
+from knowledge.errors import CollectorError, CrawlError, UsageError, env_count
 from knowledge.domain.sources import load_sources, select_sources
 from knowledge.store import Store, explain, write_failure
 
@@ -43,6 +43,8 @@ def run_crawl(tools: list[str] | None = None, *, base_urls: list[str] | None = N
     """
     if max_pages is not None and max_pages < 1:
         raise UsageError(f"--max-pages must be at least 1, got {max_pages}.")
+    for name in ("COLLECTOR_SOURCES_IN_FLIGHT", "COLLECTOR_WORKERS"):   # before anything is crawled
+        env_count(name, 1)
     sources = select_sources(load_sources(sources_file), tools, base_urls)
     emit = progress or (lambda event: None)
     with Store.open(db) as store, store.write_lock("a crawl", wait=wait) as lock_fd:
