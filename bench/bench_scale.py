@@ -1,7 +1,7 @@
 """Scale benchmark (issue 15, "Thirty tools on one machine"): N distinct documentation sites crawled
 by one `collector crawl`, for N = 3, 9, 30.
 
-    .venv/bin/python bench/bench_scale.py [--sizes 3,9,30] [--keep DIR] [--max-pages N]
+    python bench/bench_scale.py [--sizes 3,9,30] [--keep DIR] [--max-pages N]
 
 For each N, N local servers (free ports) serve copies of the corpus snapshot dev-2024-03-01: N/3
 copies of each of metaflow, mlflow and dvc. Copy k inserts "<p>Copy k of this site keeps its own
