@@ -11,9 +11,12 @@ kept (None), and a 304 reads its stored copy as before.
 """
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from scrapy.http import HtmlResponse
 from scrapy.utils.response import get_base_url
@@ -21,10 +24,18 @@ from scrapy.utils.response import get_base_url
 from crawler.traps import fingerprint
 from extractors.docversion import doc_version
 
-# Bump when what is read changes (link selection, fingerprint, doc_version rules): older rows are
-# then ignored and read again. (knowledge.ops.prune drops rows of bodies no longer kept.)
-READER = "1"
 NOT_LINKS = ("mailto:", "javascript:", "tel:", "data:")
+
+
+def _reader_version() -> str:
+    """A hash of the code that reads a page (this module, the trap fingerprint, doc_version): any
+    edit to it makes older rows of page_reads be ignored and read again - safer than a version
+    number someone must remember to bump. (knowledge.ops.prune drops the rows of dropped bodies.)"""
+    h = hashlib.sha256()
+    for module in (__name__, "crawler.traps", "extractors.docversion"):
+        origin = importlib.util.find_spec(module).origin
+        h.update(Path(origin).read_bytes() if origin else module.encode())
+    return h.hexdigest()[:12]
 
 
 @dataclass(frozen=True)
@@ -48,6 +59,9 @@ def read_page(response: HtmlResponse, body: bytes) -> PageReads:
         response = HtmlResponse(url=response.url, body=body, encoding="utf-8")   # read as a 304 will
     own_base = get_base_url(response) != response.url
     return PageReads(fingerprint(body), doc_version(body), None if own_base else page_links(response))
+
+
+READER = _reader_version()
 
 
 def load_reads(store, sha: str) -> PageReads | None:

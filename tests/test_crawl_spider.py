@@ -272,3 +272,21 @@ def test_page_reads_come_from_the_stored_bytes_whatever_the_response_class():
     plain = Response(url=f"{ORIGIN}/docs/p", body=body)   # no Content-Type: Scrapy may not say HTML
     assert read_page(plain, body).links == ("/docs/x",)
     assert read_page(respond(f"{ORIGIN}/docs/p", body), body) == read_page(plain, body)
+
+
+def test_page_reads_are_keyed_by_the_code_that_reads_them(tmp_path):
+    """An edit to the reading code (links, fingerprint, doc_version) must not reuse older readings."""
+    from crawler import reads
+    from knowledge.store import Store
+
+    with Store.open(tmp_path / "r.sqlite") as store:
+        with store.transaction():
+            reads.save_reads(store, "s1", PageReads("f", "1.0", ("/docs/a",)))
+        assert reads.load_reads(store, "s1") == PageReads("f", "1.0", ("/docs/a",))
+        assert len(reads.READER) == 12 and reads.READER == reads._reader_version()
+        old = reads.READER
+        try:
+            reads.READER = "edited-code"
+            assert reads.load_reads(store, "s1") is None
+        finally:
+            reads.READER = old

@@ -1,8 +1,8 @@
 -- What the crawler read from a stored page, by content: its links, its near-duplicate fingerprint
 -- (link traps) and the release it states. A page answered 304 Not Modified has the same content,
 -- so the crawler takes these instead of decompressing and parsing its stored copy again: an
--- unchanged week then costs little more than the requests. Derived data, keyed by the version of
--- the reading code (crawler.reads.READER): any row may be dropped and is read again when needed.
+-- unchanged week then costs little more than the requests. Derived data, keyed by a hash of the
+-- reading code (crawler.reads.READER): any row may be dropped and is read again when needed.
 CREATE TABLE page_reads (
     sha256       TEXT NOT NULL,
     reader       TEXT NOT NULL,
