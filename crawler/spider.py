@@ -209,19 +209,19 @@ class DocsSpider(CitedChecks, scrapy.Spider):
             if body is not response.body:   # re-encoded (charset named only in the header): read as stored
                 response = response.replace(body=body, encoding="utf-8")
             reads = read_page(response, body)
-            if trap := self.traps.similar(page, fp=reads.fingerprint):   # one of endless near-identical pages
+            if trap := self.traps.similar(page, reads.fingerprint):   # one of endless near-identical pages
                 yield verdict(page, "skipped", http_status=status, reason=trap, trap=True)
                 return
             canonical = self.canonical(response, page)
             if canonical:   # this URL is a copy: crawl the page it names instead
                 yield from self.alias(page, canonical, "canonical")
                 yield from self.page(canonical)
-                yield from self.follow_links(response)
+                yield from self.follow_read(response, reads)
                 return
             yield verdict(page, "fetched", http_status=status, body=body, final_url=final_url,
                           etag=_header(response, b"ETag"), last_modified=_header(response, b"Last-Modified"),
                           content_type=ctype or None, doc_version=reads.doc_version, reads=reads)
-            yield from self.follow(response.url, reads.links) if reads.links is not None else self.follow_links(response)
+            yield from self.follow_read(response, reads)
 
     def canonical(self, response: HtmlResponse, page: str) -> str | None:
         """The in-scope page a `<link rel=canonical>` names, when it is another page than this one.
@@ -269,7 +269,7 @@ class DocsSpider(CitedChecks, scrapy.Spider):
         new_reads = reads is None
         if new_reads:
             reads = read_page(stored, body)
-        if trap := self.traps.similar(page, fp=reads.fingerprint):
+        if trap := self.traps.similar(page, reads.fingerprint):
             yield verdict(page, "skipped", http_status=304, reason=trap, trap=True)
             return
         yield verdict(page, "not_modified", http_status=304, sha256=sha,
@@ -277,11 +277,15 @@ class DocsSpider(CitedChecks, scrapy.Spider):
                       etag=_header(response, b"ETag") or known.get("etag"),
                       last_modified=_header(response, b"Last-Modified") or known.get("last_modified"),
                       doc_version=reads.doc_version, **({"reads": reads} if new_reads else {}))
-        # Unchanged pages still link to pages.
+        # unchanged pages still link to pages (`stored` is loaded whenever their links are not kept)
+        yield from self.follow_read(stored if stored is not None else response, reads)
+
+    def follow_read(self, response: Response, reads: PageReads):
+        """The links of a page as read into `reads`; a page with its own <base> (no links kept) is
+        parsed from `response`, which holds its stored bytes then."""
         if reads.links is not None:
-            yield from self.follow(response.url, reads.links)
-        else:
-            yield from self.follow_links(stored)
+            return self.follow(response.url, reads.links)
+        return self.follow_links(response)
 
     def follow_links(self, response: Response):
         if not isinstance(response, HtmlResponse):

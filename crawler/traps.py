@@ -74,11 +74,10 @@ class TrapGuard:
                 self._trap(fp, reason)
         return reason
 
-    def similar(self, url: str, body: bytes | None = None, *, fp: str | None = None) -> str | None:
+    def similar(self, url: str, fp: str) -> str | None:
         """None for a normal page; the reason when it belongs to a group of too many near-identical
         pages (pages of that group saved earlier in the crawl are remembered for reclassification).
-        `fp`: the body's fingerprint when already known (crawler.reads)."""
-        fp = fp or fingerprint(body or b"")
+        `fp`: the page body's `fingerprint` (read once per body, crawler.reads)."""
         self.fingerprints[url] = fp
         group = self.groups.setdefault(fp, [])
         if url not in group:

@@ -9,8 +9,8 @@ is rebuilt from pages on demand).
 Never pruned: the newest `keep` finished crawls per tool, any running crawl, the crawl each
 reviewed cell points at (the next diff compares against it), the crawls of flags still waiting
 for review, and the earlier crawls a kept crawl's evidence is read from (a page answering 404 for
-the first time keeps its last good content: the crawl that read it stays). Flags and decisions keep their own copies of the evidence they showed, so the review
-history stays readable.
+the first time keeps its last good content: the crawl that read it stays). Flags and decisions
+keep their own copies of the evidence they showed, so the review history stays readable.
 """
 from __future__ import annotations
 
